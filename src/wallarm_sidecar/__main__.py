@@ -1,0 +1,3 @@
+from wallarm_sidecar.cli import main
+
+raise SystemExit(main())
