@@ -1,0 +1,57 @@
+"""The sidecar proxy (the node): a WAF reverse proxy in front of the application."""
+
+from wallarm_sidecar.proxy._blockpage import BlockPage
+from wallarm_sidecar.proxy._http import (
+    END_OF_MESSAGE,
+    NEED_DATA,
+    FramingError,
+    HttpLimits,
+    RequestHead,
+    RequestReader,
+    ResponseFraming,
+    TunnelData,
+)
+from wallarm_sidecar.proxy._iplists import IpLists
+from wallarm_sidecar.proxy._master import Master, run_proxy
+from wallarm_sidecar.proxy._nodeconfig import NodeModeRules
+from wallarm_sidecar.proxy._policy import (
+    AclStatus,
+    Decision,
+    FilteringMode,
+    ModeOverride,
+    TrustedProxies,
+    client_address,
+    decide_before_inspection,
+    effective_mode,
+    mask_target,
+    should_block,
+)
+from wallarm_sidecar.proxy._settings import PROXY_OPTIONS, ProxySettings
+
+__all__ = [
+    "END_OF_MESSAGE",
+    "NEED_DATA",
+    "PROXY_OPTIONS",
+    "AclStatus",
+    "BlockPage",
+    "Decision",
+    "FilteringMode",
+    "FramingError",
+    "HttpLimits",
+    "IpLists",
+    "Master",
+    "ModeOverride",
+    "NodeModeRules",
+    "ProxySettings",
+    "RequestHead",
+    "RequestReader",
+    "ResponseFraming",
+    "TrustedProxies",
+    "TunnelData",
+    "client_address",
+    "decide_before_inspection",
+    "effective_mode",
+    "mask_target",
+    "run_proxy",
+    "should_block",
+]

@@ -1,0 +1,209 @@
+"""The master process: starts the workers, restarts any that die, serves status and metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import multiprocessing
+import os
+import signal
+import time
+from collections.abc import Callable
+from multiprocessing.process import BaseProcess
+from typing import cast
+
+import httptools
+import uvloop
+
+from wallarm_sidecar.proxy._settings import ProxySettings
+from wallarm_sidecar.proxy._stats import StatsTable
+from wallarm_sidecar.proxy._status import metrics_text, status_document, status_json
+from wallarm_sidecar.proxy._worker import bind_listener, run_worker
+
+log = logging.getLogger("wallarm_sidecar.proxy")
+STALL_SECONDS = 5.0
+
+Route = Callable[[], tuple[int, bytes, bytes]]
+
+
+class _TinyHttp(asyncio.Protocol):
+    """GET-only HTTP for the status and metrics ports; one request per connection."""
+
+    def __init__(self, routes: dict[bytes, Route]) -> None:
+        self.routes = routes
+        self.url = b""
+        self.transport: asyncio.Transport | None = None
+        self.parser = httptools.HttpRequestParser(self)
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)
+
+    def data_received(self, data: bytes) -> None:
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserError:
+            self._send(400, b"text/plain", b"bad request\n")
+
+    def on_url(self, url: bytes) -> None:
+        self.url += url
+        if len(self.url) > 8192:
+            raise ValueError("url too long")
+
+    def on_message_complete(self) -> None:
+        path = self.url.split(b"?", 1)[0]
+        route = self.routes.get(path)
+        if route is None:
+            self._send(404, b"text/plain", b"not found\n")
+        else:
+            self._send(*route())
+
+    def _send(self, status: int, content_type: bytes, body: bytes) -> None:
+        if self.transport is None or self.transport.is_closing():
+            return
+        reason = {200: b"OK", 400: b"Bad Request", 404: b"Not Found", 503: b"Unavailable"}
+        self.transport.write(
+            b"HTTP/1.1 %d %b\r\nContent-Type: %b\r\nContent-Length: %d\r\n"
+            b"Connection: close\r\n\r\n%b"
+            % (status, reason.get(status, b"Error"), content_type, len(body), body)
+        )
+        self.transport.close()
+
+
+class Master:
+    def __init__(self, settings: ProxySettings, *, role: str = "proxy") -> None:
+        self.settings = settings
+        self.role = role
+        self.table = StatsTable(settings.worker_processes)
+        self.context = multiprocessing.get_context("spawn")
+        self.processes: list[BaseProcess | None] = [None] * settings.worker_processes
+        self.started = time.time()
+        self.startid = f"{int(self.started)}-{os.getpid()}"
+        self.stopping = False
+
+    def preflight(self) -> None:
+        """Fail at start-up, in the master, if the proxy port cannot be bound."""
+        host, port = self.settings.listen
+        sock = bind_listener(host, port, reuse_port=True)
+        sock.close()
+
+    def _spawn(self, slot: int) -> None:
+        process = self.context.Process(
+            target=run_worker,
+            args=(self.settings, slot, self.table),
+            name=f"wallarm-proxy-worker-{slot}",
+            daemon=False,
+        )
+        process.start()
+        self.processes[slot] = process
+
+    def document(self) -> dict[str, object]:
+        now = time.time()
+        stalled = [
+            slot
+            for slot in range(self.table.workers)
+            if now - self.table.heartbeats[slot] > STALL_SECONDS
+        ]
+        alive = sum(1 for p in self.processes if p is not None and p.is_alive())
+        return status_document(
+            self.table.totals(),
+            workers=alive,
+            stalled=stalled,
+            extra={
+                "mode": str(self.settings.mode),
+                "startid": self.startid,
+                "timestamp": round(now, 3),
+                "uptime": round(now - self.started, 3),
+            },
+        )
+
+    def _healthz(self) -> tuple[int, bytes, bytes]:
+        document = self.document()
+        healthy = document["workers"] == self.table.workers and not document["stalled_workers"]
+        if healthy and not self.stopping:
+            return 200, b"text/plain", b"ok\n"
+        return 503, b"text/plain", b"not ready\n"
+
+    def _status(self) -> tuple[int, bytes, bytes]:
+        return 200, b"application/json", status_json(self.document())
+
+    def _metrics(self) -> tuple[int, bytes, bytes]:
+        return 200, b"text/plain; version=0.0.4; charset=utf-8", metrics_text(self.document())
+
+    async def run(self) -> int:
+        loop = asyncio.get_running_loop()
+        status_routes: dict[bytes, Route] = {
+            b"/healthz": self._healthz,
+            b"/wallarm-status": self._status,
+        }
+        metrics_routes: dict[bytes, Route] = {b"/wallarm-metrics": self._metrics}
+        servers = []
+        for (host, port), routes in (
+            (self.settings.status_listen, status_routes),
+            (self.settings.metrics_listen, metrics_routes),
+        ):
+            sock = bind_listener(host, port, reuse_port=False)
+            servers.append(
+                await loop.create_server(lambda r=routes: _TinyHttp(r), sock=sock)  # type: ignore[misc]
+            )
+        for slot in range(self.settings.worker_processes):
+            self._spawn(slot)
+        stop = asyncio.Event()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        log.info(
+            "%s listening on %s:%d -> %s:%d, mode %s, %d worker(s)",
+            self.role,
+            *self.settings.listen,
+            self.settings.upstream_host,
+            self.settings.upstream_port,
+            self.settings.mode,
+            self.settings.worker_processes,
+        )
+        restarts = 0
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=0.5)
+            if stop.is_set():
+                break
+            for slot, process in enumerate(self.processes):
+                if process is not None and not process.is_alive():
+                    restarts += 1
+                    log.error("worker %d exited with code %s; restarting", slot, process.exitcode)
+                    await asyncio.sleep(min(0.1 * restarts, 2.0))
+                    self._spawn(slot)
+        self.stopping = True
+        log.info(
+            "stopping: draining in-flight requests (up to %.0fs)", self.settings.shutdown_timeout
+        )
+        for process in self.processes:
+            if process is not None and process.pid is not None and process.is_alive():
+                os.kill(process.pid, signal.SIGTERM)
+        deadline = loop.time() + self.settings.shutdown_timeout + 5.0
+        while loop.time() < deadline and any(
+            p is not None and p.is_alive() for p in self.processes
+        ):
+            await asyncio.sleep(0.05)
+        for process in self.processes:
+            if process is not None and process.is_alive():
+                process.kill()
+        for server in servers:
+            server.close()
+        return 0
+
+
+def run_proxy(settings: ProxySettings, *, role: str = "proxy") -> int:
+    """Run the proxy in the foreground until SIGTERM; returns the exit code."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s master %(message)s")
+    master = Master(settings, role=role)
+    try:
+        master.preflight()
+    except OSError as error:
+        host, port = settings.listen
+        log.error("cannot listen on %s:%d: %s", host, port, error)
+        return 1
+    uvloop.install()
+    return asyncio.run(master.run())
+
+
+__all__ = ["Master", "run_proxy"]

@@ -1,0 +1,26 @@
+"""Wire formats shared by the proxy, postanalytics and the Cloud (owned by none of them)."""
+
+from wallarm_sidecar.wire._frames import (
+    MAX_FRAME_SIZE,
+    PROTOCOL_VERSION,
+    Frame,
+    FrameDecoder,
+    FrameType,
+    ProtocolError,
+    encode_frame,
+)
+from wallarm_sidecar.wire._records import HIT_FIELDS, RECORD_FIELDS, HitRecord, RequestRecord
+
+__all__ = [
+    "HIT_FIELDS",
+    "MAX_FRAME_SIZE",
+    "PROTOCOL_VERSION",
+    "RECORD_FIELDS",
+    "Frame",
+    "FrameDecoder",
+    "FrameType",
+    "HitRecord",
+    "ProtocolError",
+    "RequestRecord",
+    "encode_frame",
+]
