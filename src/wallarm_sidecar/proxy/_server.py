@@ -604,6 +604,7 @@ class ClientConnection(asyncio.Protocol):
         self.state = State.FORWARDING
         self.upstream = upstream
         upstream.client = self
+        upstream.transport.resume_reading()  # it may have been paused for a slow client
         upstream.framing.reset(no_body=head.method == "HEAD")
         client_keep_alive = head.version == "1.1"
         parts = [

@@ -9,6 +9,7 @@ from wallarm_sidecar.wire._frames import (
     ProtocolError,
     encode_frame,
 )
+from wallarm_sidecar.wire._receiver import DeliveryLog, ReceiverSession
 from wallarm_sidecar.wire._records import HIT_FIELDS, RECORD_FIELDS, HitRecord, RequestRecord
 
 __all__ = [
@@ -16,11 +17,13 @@ __all__ = [
     "MAX_FRAME_SIZE",
     "PROTOCOL_VERSION",
     "RECORD_FIELDS",
+    "DeliveryLog",
     "Frame",
     "FrameDecoder",
     "FrameType",
     "HitRecord",
     "ProtocolError",
+    "ReceiverSession",
     "RequestRecord",
     "encode_frame",
 ]
