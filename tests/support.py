@@ -238,8 +238,10 @@ async def read_response(
     parser = httptools.HttpResponseParser(Callbacks())
     parser_holder.append(parser)
     while not state["done"]:
-        data = await asyncio.wait_for(reader.read(1), timeout) if head_request else (
-            await asyncio.wait_for(reader.read(65536), timeout)
+        data = (
+            await asyncio.wait_for(reader.read(1), timeout)
+            if head_request
+            else (await asyncio.wait_for(reader.read(65536), timeout))
         )
         if not data:
             break

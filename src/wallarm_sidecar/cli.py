@@ -71,14 +71,15 @@ def build_parser() -> argparse.ArgumentParser:
         sub.set_defaults(run=lambda args, role=role: _run_proxy_command(args, role=role))
     for name, summary in NOT_BUILT.items():
         sub = commands.add_parser(name, help=f"{summary} (not built yet)", description=summary)
-        sub.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
-        sub.set_defaults(run=_not_built(name))
+        sub.set_defaults(run=_not_built(name), accepts_anything=True)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown and not getattr(args, "accepts_anything", False):
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     result: int = args.run(args)
     return result
 

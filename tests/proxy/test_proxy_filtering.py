@@ -18,7 +18,9 @@ SQLI = b"GET /search?id=1%27%20OR%20%271%27%3D%271 HTTP/1.1\r\nHost: a\r\n\r\n"
 CLEAN = b"GET /products?page=2 HTTP/1.1\r\nHost: a\r\n\r\n"
 
 
-async def send(port: int, raw: bytes, *, xff: str | None = None) -> tuple[int, dict[str, str], bytes]:
+async def send(
+    port: int, raw: bytes, *, xff: str | None = None
+) -> tuple[int, dict[str, str], bytes]:
     if xff is not None:
         raw = raw.replace(b"Host: a\r\n", b"Host: a\r\nX-Forwarded-For: " + xff.encode() + b"\r\n")
     async with connection(port) as (reader, writer):
@@ -86,9 +88,7 @@ async def test_off_mode_neither_inspects_nor_records(
     assert wstore.records == [] and proxy.stats.attacks == 0
 
 
-async def test_custom_block_page_and_code(
-    start_proxy: ProxyFactory, tmp_path: Path
-) -> None:
+async def test_custom_block_page_and_code(start_proxy: ProxyFactory, tmp_path: Path) -> None:
     page = tmp_path / "blocked.html"
     page.write_text("<p>nope ${request_id}</p>")
     proxy = await start_proxy(mode="block", block_page=f"&{page} response_code=445")
@@ -206,7 +206,9 @@ async def test_records_are_kept_while_postanalytics_is_away_and_sent_when_it_ret
         await late.stop()
 
 
-async def test_a_resent_batch_is_stored_once(start_proxy: ProxyFactory, wstore: WstoreStandIn) -> None:
+async def test_a_resent_batch_is_stored_once(
+    start_proxy: ProxyFactory, wstore: WstoreStandIn
+) -> None:
     proxy = await start_proxy(mode="monitoring")
     assert (await send(proxy.port, ATTACK))[0] == 200
     await wstore.wait_for(1)
@@ -223,7 +225,10 @@ async def test_credentials_are_masked_in_the_access_log(
     start_proxy: ProxyFactory, capfd: pytest.CaptureFixture[str]
 ) -> None:
     proxy = await start_proxy(access_log=True)
-    await send(proxy.port, b"GET /login?user=bob&password=hunter2&api_token=abc HTTP/1.1\r\nHost: a\r\n\r\n")
+    await send(
+        proxy.port,
+        b"GET /login?user=bob&password=hunter2&api_token=abc HTTP/1.1\r\nHost: a\r\n\r\n",
+    )
     proxy.worker.access_log.flush()
     out = capfd.readouterr().out
     entry = json.loads(out.strip().splitlines()[-1])

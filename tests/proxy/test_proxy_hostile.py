@@ -34,14 +34,11 @@ SMUGGLING = [
         id="bad-chunk-size",
     ),
     pytest.param(
-        b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
-        b"ffffffffffffffffff\r\n",
+        b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffffff\r\n",
         400,
         id="chunk-size-overflow",
     ),
-    pytest.param(
-        b"GET / HTTP/1.1\r\nHost: a\r\nX-Folded: one\r\n two\r\n\r\n", 400, id="obs-fold"
-    ),
+    pytest.param(b"GET / HTTP/1.1\r\nHost: a\r\nX-Folded: one\r\n two\r\n\r\n", 400, id="obs-fold"),
     pytest.param(
         b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n",
         501,
@@ -109,7 +106,12 @@ async def test_oversized_body_gets_413(start_proxy: ProxyFactory, app: AppServer
     async with connection(proxy.port) as (reader, writer):
         writer.write(
             b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
-            + b"200\r\n" + b"x" * 512 + b"\r\n" + b"200\r\n" + b"x" * 512 + b"\r\n"
+            + b"200\r\n"
+            + b"x" * 512
+            + b"\r\n"
+            + b"200\r\n"
+            + b"x" * 512
+            + b"\r\n"
         )
         assert (await read_response(reader)).status == 413
     assert app.requests == []
@@ -153,8 +155,11 @@ async def test_no_input_crashes_the_worker(start_proxy: ProxyFactory, garbage: b
     if proxy is None or proxy.server.get_loop() is not asyncio.get_running_loop():
         proxy = await start_proxy(client_header_timeout=0.5)
         test_no_input_crashes_the_worker._proxy = proxy  # type: ignore[attr-defined]
-    for payload in (garbage, b"GET /" + garbage + b" HTTP/1.1\r\nHost: a\r\n\r\n",
-                    b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n" + garbage):
+    for payload in (
+        garbage,
+        b"GET /" + garbage + b" HTTP/1.1\r\nHost: a\r\n\r\n",
+        b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n" + garbage,
+    ):
         async with connection(proxy.port) as (reader, writer):
             writer.write(payload)
             writer.write_eof()

@@ -11,7 +11,9 @@ from tests.proxy.conftest import ProxyFactory
 from tests.support import AppServer, connection, read_response
 
 
-async def request(port: int, raw: bytes, *, head: bool = False) -> tuple[int, dict[str, str], bytes]:
+async def request(
+    port: int, raw: bytes, *, head: bool = False
+) -> tuple[int, dict[str, str], bytes]:
     async with connection(port) as (reader, writer):
         writer.write(raw)
         response = await read_response(reader, head_request=head)
@@ -23,7 +25,8 @@ async def test_get_is_forwarded_with_forwarding_headers(
 ) -> None:
     proxy = await start_proxy()
     status, _, body = await request(
-        proxy.port, b"GET /hello?x=1 HTTP/1.1\r\nHost: shop\r\nX-Forwarded-For: 198.51.100.7\r\n\r\n"
+        proxy.port,
+        b"GET /hello?x=1 HTTP/1.1\r\nHost: shop\r\nX-Forwarded-For: 198.51.100.7\r\n\r\n",
     )
     assert (status, body) == (200, b"GET /hello?x=1 0")
     received = app.requests[0]

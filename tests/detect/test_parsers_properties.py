@@ -1,0 +1,317 @@
+"""Property tests of `extract_points`: total, bounded, and faithful to what it decodes."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+from urllib.parse import quote
+from xml.sax.saxutils import escape
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from wallarm_sidecar.detect import PARSER_NAMES, InspectedRequest
+from wallarm_sidecar.detect._points import AREAS, PointValue
+from wallarm_sidecar.detect.parsers import ParserLimits, extract_points
+from wallarm_sidecar.detect.parsers._decoders import clean_text, printable_text
+
+KNOWN_RULES = {
+    "parser-bomb-zlib",
+    "parser-bomb-xml-entity",
+    "parser-overlimit-depth",
+    "parser-overlimit-points",
+    "parser-overlimit-bytes",
+}
+#: keywords that open one nesting level in a point
+NESTING = {
+    "hash",
+    "array",
+    "tag",
+    "attr",
+    "percent",
+    "base64",
+    "htmljs",
+    "gzip",
+    "jwt",
+    "json_doc",
+    "xml",
+    "multipart",
+    "form_urlencoded",
+}
+DECODERS = {"percent", "base64", "htmljs"}
+
+PROPERTY = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+wire_text = st.text(alphabet=st.characters(max_codepoint=0xFF), max_size=60)
+# building blocks attackers and clients put in values
+fragments = st.sampled_from(
+    [
+        "%",
+        "%25",
+        "%3C",
+        "%u003c",
+        "&",
+        "&lt;",
+        "&#x3c;",
+        "\\x3c",
+        "\\u003c",
+        "=",
+        "+",
+        ";",
+        '"',
+        "{",
+        "}",
+        "[",
+        "]",
+        "<",
+        ">",
+        "<?xml",
+        "<!DOCTYPE",
+        "eyJ",
+        ".",
+        "/",
+        "==",
+        "PHNjcmlwdD4",
+        "H4sI",
+        "eJ",
+        "a",
+        "0",
+        " ",
+        "\n",
+        "\r\n",
+        "\x00",
+        "é",
+        "\ud800",
+    ]
+)
+tricky = st.lists(fragments, max_size=12).map("".join)
+values = st.one_of(wire_text, tricky)
+header_names = st.sampled_from(
+    [
+        "host",
+        "user-agent",
+        "cookie",
+        "authorization",
+        "referer",
+        "content-type",
+        "content-encoding",
+        "x-custom",
+        "content-length",
+    ]
+)
+content_types = st.sampled_from(
+    [
+        "",
+        "application/json",
+        "application/x-www-form-urlencoded",
+        "text/xml",
+        "application/soap+xml",
+        "multipart/form-data; boundary=b",
+        "multipart/mixed",
+        "text/plain",
+        "application/octet-stream",
+    ]
+)
+
+
+@st.composite
+def requests(draw: st.DrawFn) -> InspectedRequest:
+    path = draw(st.lists(values, max_size=4).map("/".join))
+    query = draw(st.lists(st.tuples(values, values).map("=".join), max_size=4).map("&".join))
+    headers = draw(st.lists(st.tuples(header_names, values), max_size=6))
+    content_type = draw(content_types)
+    if content_type:
+        headers.append(("content-type", content_type))
+    body = draw(
+        st.one_of(st.binary(max_size=200), values.map(lambda v: v.encode("utf-8", "replace")))
+    )
+    if draw(st.booleans()):
+        body = gzip.compress(body)
+        headers.append(("content-encoding", "gzip"))
+    return InspectedRequest(
+        method="POST",
+        target="/" + path + ("?" + query if query else ""),
+        headers=tuple(headers),
+        body=body,
+        body_truncated=draw(st.booleans()),
+    )
+
+
+def split_point(point: str) -> list[str]:
+    """The keywords of a point (quoted names dropped); fails on unbalanced quotes."""
+    words: list[str] = []
+    rest = point
+    while rest:
+        if rest.startswith('"'):
+            pos = 1
+            while True:
+                close = rest.index('"', pos)
+                if rest[close - 1] != "\\" or rest[close - 2 : close] == "\\\\":
+                    break
+                pos = close + 1
+            rest = rest[close + 1 :].lstrip(" ")
+            continue
+        word, _, rest = rest.partition(" ")
+        words.append(word)
+    return words
+
+
+def check_invariants(points: list[PointValue], limits: ParserLimits) -> None:
+    assert len(points) <= limits.max_points
+    decoded = 0
+    for point in points:
+        assert type(point) is PointValue
+        assert point.area in AREAS
+        point.value.encode("utf-8")
+        point.point.encode("utf-8")
+        words = split_point(point.point)
+        assert words[0] in {"uri", "path", "get_param", "header", "cookie", "post"}
+        assert sum(word in NESTING for word in words) <= limits.max_depth + 4
+        if words[-1] in DECODERS:
+            decoded += len(point.value)
+    assert decoded <= limits.max_decoded_bytes
+
+
+@PROPERTY
+@given(requests(), st.sets(st.sampled_from(sorted(PARSER_NAMES))))
+def test_extract_points_is_total(request: InspectedRequest, disabled: set[str]) -> None:
+    points, hits = extract_points(request, disabled=frozenset(disabled))
+    check_invariants(points, ParserLimits())
+    assert {hit.rule_id for hit in hits} <= KNOWN_RULES
+    assert len({hit.rule_id for hit in hits}) == len(hits)
+
+
+@PROPERTY
+@given(
+    requests(),
+    st.builds(
+        ParserLimits,
+        max_depth=st.integers(1, 6),
+        max_points=st.integers(1, 20),
+        max_decoded_bytes=st.integers(1, 200),
+        max_decompressed_size=st.integers(1, 500),
+        max_percent_layers=st.integers(1, 3),
+        max_base64_layers=st.integers(1, 3),
+    ),
+)
+def test_extract_points_respects_limits(request: InspectedRequest, limits: ParserLimits) -> None:
+    points, hits = extract_points(request, limits=limits)
+    check_invariants(points, limits)
+    if any(h.rule_id == "parser-overlimit-points" for h in hits):
+        assert len(points) == limits.max_points
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+def _strings(node: object) -> list[str]:
+    if isinstance(node, str):
+        return [node]
+    if isinstance(node, list):
+        return [s for child in node for s in _strings(child)]
+    if isinstance(node, dict):
+        return [s for key, child in node.items() for s in [key, *_strings(child)]]
+    return []
+
+
+@PROPERTY
+@given(json_values)
+def test_json_round_trip(document: object) -> None:
+    body = json.dumps(document).encode()
+    request = InspectedRequest(
+        method="POST", target="/", headers=(("content-type", "application/json"),), body=body
+    )
+    points, hits = extract_points(request)
+    seen = {p.value for p in points if p.point.startswith("post json_doc")}
+    assert not hits
+    assert {clean_text(s) for s in _strings(document)} <= seen
+
+
+@PROPERTY
+@given(st.text(min_size=1, max_size=40))
+def test_query_percent_round_trip(text: str) -> None:
+    text = clean_text(text)
+    points, _ = extract_points(InspectedRequest(method="GET", target="/?x=" + quote(text, safe="")))
+    assert PointValue('get_param "x"', text, "query_value") in points
+
+
+@PROPERTY
+@given(st.text(min_size=1, max_size=40))
+def test_double_percent_round_trip(text: str) -> None:
+    text = clean_text(text)
+    target = "/?x=" + quote(quote(text, safe=""), safe="")
+    points, _ = extract_points(InspectedRequest(method="GET", target=target))
+    assert text in {p.value for p in points if p.point.startswith('get_param "x"')}
+
+
+@PROPERTY
+@given(st.text(min_size=9, max_size=60))
+def test_query_base64_round_trip(text: str) -> None:
+    if printable_text(text.encode("utf-8", "replace")) is None:
+        return
+    encoded = base64.b64encode(text.encode()).decode()
+    target = "/?x=" + quote(encoded, safe="")
+    points, _ = extract_points(InspectedRequest(method="GET", target=target))
+    assert PointValue('get_param "x" base64', text, "query_value") in points
+
+
+@PROPERTY
+@given(
+    st.text(
+        alphabet=st.characters(min_codepoint=0x20, blacklist_categories=["Cs"]),
+        min_size=1,
+        max_size=40,
+    )
+    .map(str.strip)
+    .filter(bool)
+)
+def test_xml_text_round_trip(text: str) -> None:
+    body = ("<r><v>" + escape(text) + "</v></r>").encode()
+    request = InspectedRequest(
+        method="POST", target="/", headers=(("content-type", "text/xml"),), body=body
+    )
+    points, _ = extract_points(request)
+    if "\ufffe" in text or "\uffff" in text:
+        return  # not XML characters: the raw body carries them
+    assert PointValue('post xml tag "r" tag "v"', text, "body_value") in points
+
+
+@PROPERTY
+@given(st.text(max_size=40), st.text(max_size=40).filter(lambda v: "--b" not in v))
+def test_multipart_round_trip(name: str, value: str) -> None:
+    name = clean_text(name).replace('"', "").replace("\\", "").replace("\r", "").replace("\n", "")
+    value = clean_text(value)
+    body = (
+        f'--b\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n--b--\r\n'
+    ).encode()
+    request = InspectedRequest(
+        method="POST",
+        target="/",
+        headers=(("content-type", "multipart/form-data; boundary=b"),),
+        body=body,
+    )
+    points, _ = extract_points(request)
+    point = 'post multipart "' + name + '"'
+    assert PointValue(point, value, "body_value") in points
+    assert PointValue(point, name, "body_name") in points
+
+
+@PROPERTY
+@given(st.binary(max_size=300), content_types)
+def test_truncated_bodies_never_raise(body: bytes, content_type: str) -> None:
+    for cut in (len(body), len(body) // 2, 1):
+        request = InspectedRequest(
+            method="POST",
+            target="/",
+            headers=(("content-type", content_type),),
+            body=body[:cut],
+            body_truncated=True,
+        )
+        check_invariants(extract_points(request)[0], ParserLimits())
