@@ -136,10 +136,13 @@ async def test_a_killed_worker_is_restarted(
     status_port = port_of(env["NGINX_STATUS_PORT"])
     await asyncio.to_thread(wait_ready, status_port, process)
     children = subprocess.run(
-        ["ps", "-o", "pid=", "--ppid", str(process.pid)], capture_output=True, text=True
-    ).stdout.split()
-    for child in children:
-        os.kill(int(child), signal.SIGKILL)
+        ["ps", "-ww", "-o", "pid=,args=", "--ppid", str(process.pid)],
+        capture_output=True,
+        text=True,
+    ).stdout.splitlines()
+    workers = [line.split()[0] for line in children if "spawn_main" in line]
+    assert len(workers) == 1
+    os.kill(int(workers[0]), signal.SIGKILL)
     await asyncio.sleep(1.0)
     await asyncio.to_thread(wait_ready, status_port, process)
     async with connection(port_of(env["NGINX_LISTEN_PORT"])) as (reader, writer):

@@ -77,6 +77,7 @@ class Master:
         self.table = StatsTable(settings.worker_processes)
         self.context = multiprocessing.get_context("spawn")
         self.processes: list[BaseProcess | None] = [None] * settings.worker_processes
+        self.spawned_at = [0.0] * settings.worker_processes
         self.started = time.time()
         self.startid = f"{int(self.started)}-{os.getpid()}"
         self.stopping = False
@@ -94,15 +95,18 @@ class Master:
             name=f"wallarm-proxy-worker-{slot}",
             daemon=False,
         )
+        self.spawned_at[slot] = time.time()
         process.start()
         self.processes[slot] = process
 
     def document(self) -> dict[str, object]:
         now = time.time()
+        # A worker is live once it has published since it was (re)started.
         stalled = [
             slot
             for slot in range(self.table.workers)
-            if now - self.table.heartbeats[slot] > STALL_SECONDS
+            if self.table.heartbeats[slot] < self.spawned_at[slot]
+            or now - self.table.heartbeats[slot] > STALL_SECONDS
         ]
         alive = sum(1 for p in self.processes if p is not None and p.is_alive())
         return status_document(

@@ -275,6 +275,7 @@ class ClientConnection(asyncio.Protocol):
         "client_ip",
         "close_after",
         "continue_sent",
+        "deadline",
         "head",
         "loop",
         "mode",
@@ -289,7 +290,9 @@ class ClientConnection(asyncio.Protocol):
         "started_wall",
         "state",
         "status",
+        "timeout",
         "timer",
+        "timer_at",
         "timer_kind",
         "transport",
         "upstream",
@@ -305,7 +308,10 @@ class ClientConnection(asyncio.Protocol):
         self.transport: asyncio.Transport
         self.upstream: UpstreamConnection | None = None
         self.timer: asyncio.TimerHandle | None = None
+        self.timer_at = 0.0
         self.timer_kind = Timer.HEADER
+        self.deadline = 0.0
+        self.timeout = 0.0
         self.activity = 0.0
         self.paused = False
         self.peer = ""
@@ -756,9 +762,13 @@ class ClientConnection(asyncio.Protocol):
             )
         if mode is FilteringMode.OFF:
             return
+        shipper = worker.shipper
+        if len(shipper.queue) >= shipper.queue_size:
+            worker.stats.requests_lost += 1  # full: don't build what would be dropped
+            return
         verdict = self.verdict
         blocked = self.blocked
-        worker.shipper.submit(
+        shipper.submit(
             RequestRecord(
                 request_id=self.request_id,
                 time=self.started_wall,
@@ -791,27 +801,36 @@ class ClientConnection(asyncio.Protocol):
         )
 
     # -- timers and closing -----------------------------------------------------------------
+    # One timer handle per connection, moved lazily: changing the deadline costs an
+    # attribute write unless it moves earlier than the handle already scheduled.
     def _arm(self, kind: Timer, seconds: float) -> None:
-        if self.timer is not None:
-            self.timer.cancel()
+        now = self.loop.time()
+        deadline = now + seconds
         self.timer_kind = kind
-        self.activity = self.loop.time()
-        self.timer = self.loop.call_later(seconds, self._on_timer, kind, seconds)
+        self.timeout = seconds
+        self.deadline = deadline
+        self.activity = now
+        if self.timer is None or self.timer_at > deadline:
+            if self.timer is not None:
+                self.timer.cancel()
+            self.timer_at = deadline
+            self.timer = self.loop.call_at(deadline, self._on_timer)
 
     def _cancel_timer(self) -> None:
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
+        self.deadline = 0.0
 
-    def _on_timer(self, kind: Timer, seconds: float) -> None:
+    def _on_timer(self) -> None:
         self.timer = None
-        if self.state is State.CLOSED:
+        if self.state is State.CLOSED or not self.deadline:
             return
+        kind = self.timer_kind
+        deadline = self.deadline
         if kind in (Timer.BODY, Timer.UPSTREAM):
-            idle = self.loop.time() - self.activity
-            if idle < seconds:  # there was activity: wait for the rest of the period
-                self.timer = self.loop.call_later(seconds - idle, self._on_timer, kind, seconds)
-                return
+            deadline = max(deadline, self.activity + self.timeout)  # activity extends it
+        if self.loop.time() < deadline - 0.001:
+            self.timer_at = deadline
+            self.timer = self.loop.call_at(deadline, self._on_timer)
+            return
         if kind is Timer.KEEPALIVE:
             self._close()
         elif kind is Timer.HEADER or (kind is Timer.BODY and not self.response_started):
@@ -839,7 +858,9 @@ class ClientConnection(asyncio.Protocol):
         if self.state is State.CLOSED:
             return
         self.state = State.CLOSED
-        self._cancel_timer()
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
         upstream = self.upstream
         if upstream is not None:
             self.upstream = None
