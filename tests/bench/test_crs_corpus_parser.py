@@ -257,30 +257,36 @@ def test_load_corpus_reads_a_tree(tmp_path: Path) -> None:
         crs.load_corpus(tmp_path / "absent")
 
 
+def stage(family: str, kind: str, test_id: str, raw: bytes, rule_id: int = 0) -> object:
+    return crs.CrsCase(
+        family=family, rule_id=rule_id or int(family) * 1000, test_id=test_id, stage=0,
+        kind=kind, desc="", raw=raw,
+    )  # fmt: skip
+
+
 def test_mark_disputed_and_headline_sets() -> None:
-    raw = crs.build_request({"uri": "/?q=1' or '1'='1"})
-    attack = crs.CrsCase(
-        family="942", rule_id=942100, test_id="1", stage=0, kind="attack", desc="", raw=raw
-    )
-    twin = crs.CrsCase(
-        family="942", rule_id=942200, test_id="9", stage=0, kind="legitimate", desc="", raw=raw
-    )
-    clean = crs.CrsCase(
-        family="920",
-        rule_id=920100,
-        test_id="2",
-        stage=0,
-        kind="legitimate",
-        desc="",
-        raw=crs.build_request({}),
-    )
-    response = crs.CrsCase(
-        family="951", rule_id=951100, test_id="1", stage=0, kind="attack", desc="", raw=raw
-    )
-    marked = crs.mark_disputed([attack, twin, clean, response])
-    assert marked[1].disputed == "same request as attack test 942100-1"
-    assert [crs.is_headline_attack(c) for c in marked] == [True, False, False, False]
-    assert [crs.is_headline_legitimate(c) for c in marked] == [False, False, True, False]
+    sqli = crs.build_request({"uri": "/?q=1' or '1'='1"})
+    prose = crs.build_request({"uri": "/?q=Go to store.%0AAt the store"})
+    cases = [
+        stage("942", "attack", "1", sqli),  # undisputed attack
+        stage("932", "attack", "2", prose),  # the corpus also calls it legitimate: attack wins
+        stage("932", "legitimate", "3", prose),
+        stage("920", "legitimate", "4", crs.build_request({})),  # undisputed legitimate
+        stage("951", "attack", "5", sqli),  # response family: never headline
+    ]
+    marked = crs.mark_disputed(cases)
+    assert [c.disputed for c in marked] == ["", "", "same request as attack test 932000-2", "", ""]
+    assert [crs.is_headline_attack(c) for c in marked] == [True, True, False, False, False]
+    assert [crs.is_headline_legitimate(c) for c in marked] == [False, False, False, True, False]
+
+
+def test_review_tables_name_the_right_kind() -> None:
+    assert not set(crs.ATTACKS_IN_SUBSTANCE) & set(crs.KNOWN_FALSE_POSITIVES)
+    fp = stage("932", "attack", "6", crs.build_request({"uri": "/?n=O%27keefe%27s"}), 932290)
+    twin = stage("932", "legitimate", "7", fp.raw)
+    marked, legitimate = crs.mark_disputed([fp, twin])
+    assert marked.title == "932290-6" and "known false positive" in marked.disputed
+    assert not legitimate.disputed  # a known false positive does not dispute its twin
 
 
 # --- framing ---------------------------------------------------------------------------
@@ -329,3 +335,31 @@ def test_frame_pipelined_and_upgrade() -> None:
         b"GET /ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n\x81\x05"
     )
     assert [r.target for r in crs.frame(upgrade).requests] == ["/ws"]
+
+
+# --- the real corpus, when it is there -------------------------------------------------
+
+REAL_CORPUS = crs.default_corpus_dir()
+
+
+@pytest.mark.skipif(not REAL_CORPUS.is_dir(), reason=f"no CRS corpus at {REAL_CORPUS}")
+def test_real_corpus_loads_and_the_review_table_is_current() -> None:
+    cases = crs.mark_disputed(crs.load_corpus(REAL_CORPUS))
+    by_title = {case.title: case for case in cases}
+    assert len(cases) > 5000
+    assert sum(map(crs.is_headline_attack, cases)) > 3000
+    assert sum(map(crs.is_headline_legitimate, cases)) > 800
+    # Every hand-reviewed entry still names a stage of the right kind in the corpus.
+    for title in crs.ATTACKS_IN_SUBSTANCE:
+        assert by_title[title].kind == crs.LEGITIMATE and by_title[title].disputed, title
+    for title in crs.KNOWN_FALSE_POSITIVES:
+        assert by_title[title].kind == crs.ATTACK and by_title[title].disputed, title
+    assert by_title["942100-1"].raw == (
+        b"POST /post HTTP/1.1\r\n"
+        b"Accept: text/xml,application/xml,application/xhtml+xml,text/html;q=0.9,"
+        b"text/plain;q=0.8,image/png,*/*;q=0.5\r\n"
+        b"Connection: close\r\nContent-Length: 17\r\n"
+        b"Content-Type: application/x-www-form-urlencoded\r\n"
+        b"Host: localhost\r\nUser-Agent: OWASP CRS test agent\r\n\r\n"
+        b"var=1234+OR+1%3D1"
+    )

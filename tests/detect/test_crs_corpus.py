@@ -1,7 +1,7 @@
 """The OWASP CRS regression corpus through our engine: the detection bars of DESIGN.md §11.
 
-Headline attack share: ATTACK stages of the request-content families (913, 921, 930-934,
-941-944) detected >= 90 %. Legitimate share: undisputed no-fire stages of every request
+Headline attack share: undisputed ATTACK stages of the request-content families (913, 921,
+930-934, 941-944) detected >= 90 %. Legitimate share: undisputed no-fire stages of every request
 family passed >= 99.5 %. See bench/_crs_corpus.py for the classification and
 ``PYTHONPATH=src python bench/detection.py --show-misses CLASS`` for the missed payloads.
 
