@@ -12,7 +12,6 @@ from wallarm_sidecar.proxy._http import (
     TunnelData,
 )
 from wallarm_sidecar.proxy._iplists import IpLists
-from wallarm_sidecar.proxy._master import Master, run_proxy
 from wallarm_sidecar.proxy._nodeconfig import NodeModeRules
 from wallarm_sidecar.proxy._policy import (
     AclStatus,
@@ -28,6 +27,16 @@ from wallarm_sidecar.proxy._policy import (
 )
 from wallarm_sidecar.proxy._settings import PROXY_OPTIONS, ProxySettings
 
+
+def run_proxy(settings: ProxySettings, *, role: str = "proxy") -> int:
+    """Run the master and its workers until SIGTERM (see docs/proxy.md)."""
+    # Imported here so that worker processes, which import this package, do not
+    # load what only the master needs (prometheus-client, the status server).
+    from wallarm_sidecar.proxy._master import run_proxy as run_master  # noqa: PLC0415
+
+    return run_master(settings, role=role)
+
+
 __all__ = [
     "END_OF_MESSAGE",
     "NEED_DATA",
@@ -39,7 +48,6 @@ __all__ = [
     "FramingError",
     "HttpLimits",
     "IpLists",
-    "Master",
     "ModeOverride",
     "NodeModeRules",
     "ProxySettings",

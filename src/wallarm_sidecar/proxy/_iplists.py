@@ -98,11 +98,23 @@ class IpLists:
             ip = ipaddress.ip_address(address)
         except ValueError:
             return AclStatus.NONE
+        found = self._lookup(ip, application, now)
         if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-            ip = ip.ipv4_mapped
+            # ::ffff:a.b.c.d is listed either way: as the IPv4 or the IPv6 address.
+            mapped = self._lookup(ip.ipv4_mapped, application, now)
+            if AclStatus.ALLOW in (found, mapped):
+                return AclStatus.ALLOW
+            if AclStatus.DENY in (found, mapped):
+                return AclStatus.DENY
+            found = found or mapped
+        return found
+
+    def _lookup(
+        self, ip: ipaddress.IPv4Address | ipaddress.IPv6Address, application: str, now: float
+    ) -> AclStatus:
         value = int(ip)
         bits = ip.max_prefixlen
-        found = 0
+        found = AclStatus.NONE
         for version, prefix in self._prefixes:
             if version != ip.version:
                 continue
@@ -116,4 +128,4 @@ class IpLists:
                     return AclStatus.ALLOW
                 if kind is AclStatus.DENY or not found:
                     found = kind
-        return AclStatus(found)
+        return found

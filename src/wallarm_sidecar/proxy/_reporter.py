@@ -16,6 +16,8 @@ import os
 import secrets
 from collections import deque
 
+import msgpack
+
 from wallarm_sidecar.proxy._stats import WorkerStats
 from wallarm_sidecar.wire import (
     PROTOCOL_VERSION,
@@ -25,6 +27,7 @@ from wallarm_sidecar.wire import (
     ProtocolError,
     RequestRecord,
     encode_frame,
+    encode_packed_batch,
 )
 
 log = logging.getLogger("wallarm_sidecar.proxy.reporter")
@@ -58,14 +61,15 @@ class RecordShipper:
             "application": application,
             "pid": os.getpid(),
         }
-        self.queue: deque[RequestRecord] = deque()
+        # Records wait packed (msgpack bytes): small, and invisible to the garbage collector.
+        self.queue: deque[bytes] = deque()
         self.queue_size = queue_size
         self.connect_attempts = connect_attempts
         self.reconnect_interval = reconnect_interval
         self.stats = stats
         self._wakeup = asyncio.Event()
         self._seq = 0
-        self._unacked: tuple[int, list[RequestRecord]] | None = None
+        self._unacked: tuple[int, list[bytes]] | None = None
         self._closing = False
 
     def submit(self, record: RequestRecord) -> None:
@@ -73,7 +77,7 @@ class RecordShipper:
         if len(queue) >= self.queue_size:
             self.stats.requests_lost += 1
             return
-        queue.append(record)
+        queue.append(msgpack.packb(record.to_wire(), use_bin_type=True))
         if len(queue) >= BATCH_SIZE:
             self._wakeup.set()
 
@@ -144,8 +148,7 @@ class RecordShipper:
                 self._seq += 1
                 self._unacked = (self._seq, batch)
             seq, batch = self._unacked
-            payload = {"seq": seq, "records": [record.to_wire() for record in batch]}
-            writer.write(encode_frame(FrameType.BATCH, payload))
+            writer.write(encode_packed_batch(seq, batch))
             await writer.drain()
             reply = await self._read_frame(reader, decoder)
             if reply.type is not FrameType.ACK or not isinstance(reply.payload, dict):

@@ -8,6 +8,7 @@ from wallarm_sidecar.wire._frames import (
     FrameType,
     ProtocolError,
     encode_frame,
+    encode_packed_batch,
 )
 from wallarm_sidecar.wire._receiver import DeliveryLog, ReceiverSession
 from wallarm_sidecar.wire._records import HIT_FIELDS, RECORD_FIELDS, HitRecord, RequestRecord
@@ -26,4 +27,5 @@ __all__ = [
     "ReceiverSession",
     "RequestRecord",
     "encode_frame",
+    "encode_packed_batch",
 ]

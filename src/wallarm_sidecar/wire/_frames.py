@@ -43,6 +43,22 @@ def encode_frame(frame_type: FrameType, payload: Any) -> bytes:
     return _HEADER.pack(len(body) + 1, frame_type) + body
 
 
+def encode_packed_batch(seq: int, packed_records: list[bytes]) -> bytes:
+    """A BATCH frame from records already packed one by one (the sender's queue form)."""
+    packer = msgpack.Packer(use_bin_type=True)
+    body = b"".join(
+        (
+            packer.pack_map_header(2),
+            packer.pack("seq"),
+            packer.pack(seq),
+            packer.pack("records"),
+            packer.pack_array_header(len(packed_records)),
+            *packed_records,
+        )
+    )
+    return _HEADER.pack(len(body) + 1, FrameType.BATCH) + body
+
+
 class FrameDecoder:
     """Push bytes in with `feed`, take whole frames out; bounded by `max_frame_size`."""
 
