@@ -162,12 +162,26 @@ def test_wrk_script_think_time() -> None:
     assert "math.random(0, 6)" in script  # uniform, mean 3 ms
 
 
-@pytest.mark.skipif(shutil.which("luajit") is None, reason="luajit not installed")
-def test_wrk_script_is_valid_lua(tmp_path: Path) -> None:
-    for shape in bp.SHAPES.values():
-        path = tmp_path / f"{shape.name}.lua"
-        path.write_text("wrk = {headers = {}}\n" + bp.wrk_script(shape, think_ms=2))
-        subprocess.run(["luajit", str(path)], check=True)
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk not installed")
+def test_wrk_accepts_the_scripts(tmp_path: Path) -> None:
+    """wrk loads the script before connecting: a Lua error names the file."""
+    bad = tmp_path / "bad.lua"
+    bad.write_text('wrk.method = = "GET"\n')
+    for shape in [*bp.SHAPES.values(), None]:
+        if shape is None:
+            path = bad
+        else:
+            path = tmp_path / f"{shape.name}.lua"
+            path.write_text(bp.wrk_script(shape, think_ms=2))
+        proc = subprocess.run(
+            ["wrk", "-t1", "-c1", "-d1s", "-s", str(path), "http://127.0.0.1:1/"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+        script_error = f"{path.name}:" in proc.stdout + proc.stderr
+        assert script_error == (path == bad), proc.stdout + proc.stderr
 
 
 # --------------------------------------------------------------------------- templates
@@ -387,10 +401,21 @@ def test_children_and_vm_hwm_of_this_process() -> None:
     with subprocess.Popen(["sleep", "5"]) as child:
         try:
             assert child.pid in bp.children_of(os.getpid())
+            assert child.pid in bp.descendants_of(os.getpid())
         finally:
             child.kill()
     hwm = bp.vm_hwm_mib(os.getpid())
     assert hwm is not None and hwm > 1
+
+
+def test_cpu_times_and_busy_cpus() -> None:
+    before = bp.cpu_times("cpu  100 0 50 800 50 0 0 0 0 0\ncpu0 1 2 3 4\n")
+    assert before == (150, 1000)
+    after = bp.cpu_times("cpu  200 0 100 1600 100 0 0 0 0 0\n")
+    assert bp.busy_cpus(before, after, 2) == pytest.approx(2 * 150 / 1000)
+    assert bp.busy_cpus(before, before, 2) == 0.0
+    with pytest.raises(ValueError):
+        bp.cpu_times("intr 1 2 3\n")
 
 
 def test_allocate_ports_in_range() -> None:
