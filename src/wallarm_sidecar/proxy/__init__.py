@@ -1,4 +1,10 @@
-"""The sidecar proxy (the node): a WAF reverse proxy in front of the application."""
+"""The sidecar proxy (the node): a WAF reverse proxy in front of the application.
+
+Worker processes import this package too, so it stays light: the settings model
+(pydantic) and the master (prometheus-client) load only when asked for.
+"""
+
+from typing import TYPE_CHECKING, Any
 
 from wallarm_sidecar.proxy._blockpage import BlockPage
 from wallarm_sidecar.proxy._http import (
@@ -25,16 +31,24 @@ from wallarm_sidecar.proxy._policy import (
     mask_target,
     should_block,
 )
-from wallarm_sidecar.proxy._settings import PROXY_OPTIONS, ProxySettings
+
+if TYPE_CHECKING:
+    from wallarm_sidecar.proxy._settings import PROXY_OPTIONS, ProxySettings
 
 
-def run_proxy(settings: ProxySettings, *, role: str = "proxy") -> int:
+def run_proxy(settings: "ProxySettings", *, role: str = "proxy") -> int:
     """Run the master and its workers until SIGTERM (see docs/proxy.md)."""
-    # Imported here so that worker processes, which import this package, do not
-    # load what only the master needs (prometheus-client, the status server).
     from wallarm_sidecar.proxy._master import run_proxy as run_master  # noqa: PLC0415
 
     return run_master(settings, role=role)
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("PROXY_OPTIONS", "ProxySettings"):
+        from wallarm_sidecar.proxy import _settings  # noqa: PLC0415
+
+        return getattr(_settings, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = [

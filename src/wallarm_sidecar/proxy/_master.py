@@ -9,6 +9,7 @@ import multiprocessing
 import os
 import signal
 import time
+import types
 from collections.abc import Callable
 from multiprocessing.process import BaseProcess
 from typing import cast
@@ -73,6 +74,9 @@ class _TinyHttp(asyncio.Protocol):
 class Master:
     def __init__(self, settings: ProxySettings, *, role: str = "proxy") -> None:
         self.settings = settings
+        # Workers get the validated values as a plain namespace: unpickling the model
+        # would load pydantic into every worker (about 12 MiB each) for nothing.
+        self.worker_settings = cast(ProxySettings, types.SimpleNamespace(**dict(settings)))
         self.role = role
         self.table = StatsTable(settings.worker_processes)
         self.context = multiprocessing.get_context("spawn")
@@ -91,7 +95,7 @@ class Master:
     def _spawn(self, slot: int) -> None:
         process = self.context.Process(
             target=run_worker,
-            args=(self.settings, slot, self.table),
+            args=(self.worker_settings, slot, self.table),
             name=f"wallarm-proxy-worker-{slot}",
             daemon=False,
         )

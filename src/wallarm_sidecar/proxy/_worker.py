@@ -12,12 +12,15 @@ import os
 import signal
 import socket
 import time
+from typing import TYPE_CHECKING
 
 import uvloop
 
 from wallarm_sidecar.proxy._server import ClientConnection, Worker
-from wallarm_sidecar.proxy._settings import ProxySettings
 from wallarm_sidecar.proxy._stats import StatsTable, WorkerStats
+
+if TYPE_CHECKING:
+    from wallarm_sidecar.proxy._settings import ProxySettings
 
 log = logging.getLogger("wallarm_sidecar.proxy")
 
