@@ -234,3 +234,22 @@ async def test_credentials_are_masked_in_the_access_log(
     entry = json.loads(out.strip().splitlines()[-1])
     assert entry["target"] == "/login?user=bob&password=***&api_token=***"
     assert "hunter2" not in out
+
+
+async def test_records_carry_no_credential_values(
+    start_proxy: ProxyFactory, wstore: WstoreStandIn
+) -> None:
+    proxy = await start_proxy(mode="monitoring")
+    raw = (
+        b"POST /login?api_token=tok-SECRET-1&next=/etc/passwd HTTP/1.1\r\nHost: a\r\n"
+        b"Authorization: Bearer SECRET-2\r\nCookie: session=SECRET-3\r\n"
+        b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 33\r\n\r\n"
+        b"user=bob&password=SECRET-4-hunter"
+    )
+    assert (await send(proxy.port, raw))[0] == 200
+    (record,) = await wstore.wait_for(1)
+    assert record.hits  # the traversal in `next` is recorded, by its fragment only
+    text = repr(record.to_wire())
+    for secret in ("SECRET-1", "SECRET-2", "SECRET-3", "SECRET-4"):
+        assert secret not in text
+    assert all(len(hit.fragment) <= 256 for hit in record.hits)
