@@ -25,11 +25,16 @@ MAX_FRAGMENT: Final = 200
 SCANNED_AREAS: Final = AREAS | {AREA_USER_AGENT}
 
 
-def _options() -> Any:
+#: RE2's memory budget for one prefilter set (its DFA cache grows up to this under
+#: varied traffic, then is reused); measured: smaller budgets fail to compile the sets.
+SET_MEMORY: Final = 8 << 20
+
+
+def _options(max_mem: int = 1 << 20) -> Any:
     options = re2.Options()
     options.case_sensitive = False
     options.never_capture = True
-    options.max_mem = 64 << 20
+    options.max_mem = max_mem
     return options
 
 
@@ -116,24 +121,33 @@ class ValueScanner:
     def __init__(self, rules: Iterable[Rule] = RULES, *, lib_detection: bool = True) -> None:
         self.rules: tuple[Rule, ...] = tuple(rules)
         self.lib_detection = lib_detection
-        options = _options()
-        self._regexes = [re2.compile(rule.pattern, options) for rule in self.rules]
-        self._sets: dict[tuple[str, bool], tuple[Any, list[Rule | str]]] = {}
-        for area in SCANNED_AREAS:
-            for document in (False, True):
-                matcher = re2.Set.SearchSet(options)
-                entries: list[Rule | str] = []
-                for rule in self.rules:
-                    if area in rule.areas and (rule.in_documents or not document):
-                        matcher.Add(rule.pattern)
-                        entries.append(rule)
-                for name, pattern in TRIGGERS.items():
-                    if (lib_detection or name not in LIB_TRIGGERS) and not (
-                        document and name in _NOT_IN_DOCUMENTS
-                    ):
-                        matcher.Add(pattern)
-                        entries.append(name)
-                matcher.Compile()
+        # Single rules run only after their set matched, to cut the fragment out:
+        # a small DFA budget is plenty for them.
+        self._regexes = [re2.compile(rule.pattern, _options(1 << 20)) for rule in self.rules]
+        # One prefilter set per kind of value (document or not) for all areas: each
+        # set's DFA cache grows with traffic up to its budget, so two sets bound a
+        # worker's memory where one set per area did not. A match of a rule outside
+        # the value's area is dropped by the entry table of that area (None).
+        self._sets: dict[tuple[str, bool], tuple[Any, list[Rule | str | None]]] = {}
+        for document in (False, True):
+            rules = [rule for rule in self.rules if rule.in_documents or not document]
+            triggers = [
+                name
+                for name in TRIGGERS
+                if (lib_detection or name not in LIB_TRIGGERS)
+                and not (document and name in _NOT_IN_DOCUMENTS)
+            ]
+            matcher = re2.Set.SearchSet(_options(SET_MEMORY))
+            for rule in rules:
+                matcher.Add(rule.pattern)
+            for name in triggers:
+                matcher.Add(TRIGGERS[name])
+            matcher.Compile()
+            for area in SCANNED_AREAS:
+                entries: list[Rule | str | None] = [
+                    rule if area in rule.areas else None for rule in rules
+                ]
+                entries.extend(triggers)
                 # the binding's own Set takes bytes and skips the wrapper's checks
                 self._sets[area, document] = (matcher._set, entries)
         self._regex_of = {
@@ -157,6 +171,8 @@ class ValueScanner:
         triggers: list[str] = []
         for index in sorted(indices):
             entry = entries[index]
+            if entry is None:
+                continue
             if isinstance(entry, str):
                 triggers.append(entry)
                 continue
