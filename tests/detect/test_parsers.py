@@ -589,3 +589,48 @@ def test_json_body_with_big_number() -> None:
     body = json.dumps({"n": 0}).replace("0", "9" * 5000).encode()
     triples = _triples(_post(body, "application/json"))
     assert ('post json_doc hash "n"', "9" * 5000, "body_value") in triples
+
+
+def test_repeated_names_are_emitted_once_per_document() -> None:
+    body = json.dumps({"items": [{"sku": "a"}, {"sku": "b"}]}).encode()
+    triples = _triples(_post(body, "application/json"))
+    assert [t for t in triples if t[2] == "body_name" and t[1] == "sku"] == [
+        ('post json_doc hash "items" array 0 hash "sku"', "sku", "body_name")
+    ]
+    assert ('post json_doc hash "items" array 1 hash "sku"', "b", "body_value") in triples
+    xml = _triples(_post(b"<r><i n='1'>a</i><i n='2'>b</i></r>", "text/xml"))
+    assert [t[1] for t in xml if t[2] == "body_name"] == ["r", "i", "n"]
+    assert ('post xml tag "r" tag "i"', "b", "body_value") in xml
+
+
+def test_broken_xml_is_parsed_once() -> None:
+    body = XXE.replace(b"</foo>", b"")
+    triples = _triples(_post(body, "text/xml"))
+    assert [t[0] for t in triples].count("post xml dtd") == 1
+    assert ("post", body.decode(), "raw_body") in triples
+
+
+def test_content_type_is_inspected_too() -> None:
+    ognl = "%{(#_='multipart/form-data').(#cmd='id')}"
+    triples = _triples(_post(b"x", ognl))
+    assert ('header "Content-Type"', ognl, "header") in triples
+
+
+@pytest.mark.parametrize("encoding", ["bogus", "rot13", "euc-jp", "utf-16", "iso-8859-1", "utf-7"])
+def test_xml_declared_encodings(encoding: str) -> None:
+    body = f'<?xml version="1.0" encoding="{encoding}"?><r>x</r>'.encode()
+    triples = _triples(_post(body, "text/xml"))
+    assert ('post xml tag "r"', "x", "body_value") in triples or (
+        "post",
+        body.decode(),
+        "raw_body",
+    ) in triples
+
+
+def test_too_many_multipart_parts() -> None:
+    body = (
+        b"--b\r\n" * 5000 + b'--b\r\nContent-Disposition: form-data; name="x"\r\n\r\npay\r\n--b--'
+    )
+    points, hits = extract_points(_post(body, "multipart/form-data; boundary=b"))
+    assert [h.rule_id for h in hits] == [RULE_OVERLIMIT_POINTS]
+    assert any("pay" in p.value for p in points)  # the tail is still inspected

@@ -17,8 +17,9 @@ from wallarm_sidecar.detect._points import AREAS, PointValue
 from wallarm_sidecar.detect.parsers import ParserLimits, extract_points
 from wallarm_sidecar.detect.parsers._decoders import clean_text, printable_text
 from wallarm_sidecar.detect.parsers._extract import _config, walk
+from wallarm_sidecar.detect.parsers._limits import PointsExhausted
 from wallarm_sidecar.detect.parsers._render import quote as quote_name
-from wallarm_sidecar.detect.parsers._walker import PointsExhausted, Walker
+from wallarm_sidecar.detect.parsers._walker import Walker
 
 KNOWN_RULES = {
     "parser-bomb-zlib",
@@ -72,6 +73,14 @@ fragments = st.sampled_from(
         ">",
         "<?xml",
         "<!DOCTYPE",
+        '<?xml version="1.0" encoding="',
+        'bogus"?>',
+        'rot13"?>',
+        'utf-16"?>',
+        'euc-jp"?>',
+        "<r>",
+        "</r>",
+        "<!ENTITY",
         "eyJ",
         ".",
         "/",

@@ -5,8 +5,8 @@ from __future__ import annotations
 from wallarm_sidecar.detect._model import AttackHit, InspectedRequest
 from wallarm_sidecar.detect._points import AREA_QUERY_NAME, AREA_QUERY_VALUE, PointValue
 from wallarm_sidecar.detect.parsers._decoders import latin1_to_text
-from wallarm_sidecar.detect.parsers._limits import DEFAULT_LIMITS, ParserLimits
-from wallarm_sidecar.detect.parsers._walker import Config, PointsExhausted, Walker
+from wallarm_sidecar.detect.parsers._limits import DEFAULT_LIMITS, ParserLimits, PointsExhausted
+from wallarm_sidecar.detect.parsers._walker import Config, Walker
 
 _last_config: tuple[frozenset[str], ParserLimits, Config] | None = None
 

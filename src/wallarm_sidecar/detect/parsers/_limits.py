@@ -15,6 +15,10 @@ RULE_OVERLIMIT_POINTS: Final = "parser-overlimit-points"
 RULE_OVERLIMIT_BYTES: Final = "parser-overlimit-bytes"
 
 
+class PointsExhausted(Exception):
+    """Raised inside the walk when `max_points` is reached; ends the extraction."""
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ParserLimits:
     """How much work the parsers may do for one request.

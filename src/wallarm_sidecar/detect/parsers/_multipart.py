@@ -17,6 +17,9 @@ if TYPE_CHECKING:
     from wallarm_sidecar.detect.parsers._walker import Walker
 
 _MAX_BOUNDARY: Final = 200
+#: part headers looked at (a part is a few short header lines)
+_MAX_HEAD_BYTES: Final = 8192
+_MAX_HEAD_LINES: Final = 32
 #: part media types worth parsing as structure rather than as one value
 _STRUCTURED: Final = ("json", "xml", "multipart/", "x-www-form-urlencoded")
 
@@ -30,14 +33,17 @@ def parse_multipart(walker: Walker, prefix: str, data: bytes, boundary: str, dep
     chunks = (b"\n" + data).split(delimiter, walker.max_points)
     if len(chunks) < 2:
         return False
+    point = prefix
     prefix += " multipart "
     for chunk in chunks[1:]:
         if chunk.startswith(b"--"):
-            break  # the closing delimiter; the rest is epilogue
+            return True  # the closing delimiter; the rest is epilogue
         line_end = chunk.find(b"\n")
         if line_end < 0:
             continue  # a truncated delimiter line
         _part(walker, prefix, chunk[line_end + 1 :], depth)
+    if len(chunks) > walker.max_points:  # more parts than points, even if all empty
+        walker.exhausted(point)
     return True
 
 
@@ -46,7 +52,7 @@ def _part(walker: Walker, prefix: str, chunk: bytes, depth: int) -> None:
     if body.endswith(b"\r"):  # the CR of the CRLF before the next delimiter
         body = body[:-1]
     disposition = content_type = ""
-    for line in head.split(b"\n"):
+    for line in head[:_MAX_HEAD_BYTES].split(b"\n", _MAX_HEAD_LINES):
         header, colon, raw = line.partition(b":")
         if not colon:
             continue

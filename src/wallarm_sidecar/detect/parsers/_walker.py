@@ -47,6 +47,7 @@ from wallarm_sidecar.detect.parsers._limits import (
     RULE_OVERLIMIT_DEPTH,
     RULE_OVERLIMIT_POINTS,
     ParserLimits,
+    PointsExhausted,
 )
 from wallarm_sidecar.detect.parsers._multipart import parse_multipart
 from wallarm_sidecar.detect.parsers._render import (
@@ -123,10 +124,6 @@ def _point_factory() -> Callable[[str, str, str], PointValue]:
 
 #: `PointValue(point, value, area)`, built the fast way
 new_point: Final = _point_factory()
-
-
-class PointsExhausted(Exception):
-    """Raised inside the walk when `max_points` is reached; ends the extraction."""
 
 
 class Config:
@@ -606,14 +603,16 @@ class Walker:
         """
         prefix = "post"
         codings = [c.strip().lower() for c in content_encoding.split(",")]
+        layers = 0
         for coding in reversed(codings):
             if coding in ("identity", ""):
                 continue
             if coding not in ("gzip", "x-gzip", "deflate") or not self.cfg.zlib:
                 return prefix, data, False
             point = prefix + " gzip"
-            if not self.deeper(point, len(prefix) // 5):  # "post gzip gzip ..." nesting
+            if not self.deeper(point, layers):
                 return None
+            layers += 1
             cap = self.cfg.limits.decompression_cap(len(data))
             try:
                 inflated = inflate(data, cap=cap)

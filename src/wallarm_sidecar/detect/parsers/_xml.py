@@ -14,11 +14,12 @@ from xml.parsers import expat
 
 from wallarm_sidecar.detect._points import AREA_BODY_NAME, AREA_BODY_VALUE, AREA_RAW_BODY
 from wallarm_sidecar.detect.parsers._decoders import bytes_to_text
-from wallarm_sidecar.detect.parsers._limits import ATTACK_DATA_BOMB
+from wallarm_sidecar.detect.parsers._limits import ATTACK_DATA_BOMB, PointsExhausted
 from wallarm_sidecar.detect.parsers._render import quote
 
 if TYPE_CHECKING:
     from wallarm_sidecar.detect.parsers._walker import Walker
+
 
 RULE_BOMB_XML_ENTITY: Final = "parser-bomb-xml-entity"
 
@@ -112,7 +113,12 @@ def parse_xml(walker: Walker, prefix: str, data: bytes | str, depth: int) -> boo
     parser.EndDoctypeDeclHandler = doctype_end
     try:
         parser.Parse(data, True)
-    except (_Refused, expat.ExpatError, ValueError):
+    except PointsExhausted:
+        raise
+    except Exception:
+        # expat errors, _Refused, and whatever the codec named by an XML
+        # declaration raises (`encoding="bogus"` is a LookupError, a multi-byte
+        # codec a ValueError): all mean "not parsed, show it raw"
         well_formed = False
     else:
         well_formed = True
