@@ -12,8 +12,6 @@ from wallarm_sidecar._options import ConfigError, add_options, build_settings, c
 
 #: Commands of DESIGN §3 that later issues build, with what they will do.
 NOT_BUILT: dict[str, str] = {
-    "controller": "admission webhook server (HTTPS, AdmissionReview v1)",
-    "inject": "offline injection of Pod/Deployment/... manifests",
     "helper": "the node's Cloud jobs alone (split schema)",
     "register": "one-shot node registration with the Cloud",
     "init-iptables": "install the REDIRECT rule of the init container",
@@ -40,6 +38,75 @@ def _run_proxy_command(args: argparse.Namespace, *, role: str) -> int:
             file=sys.stderr,
         )
     return run_proxy(settings, role=role)
+
+
+def _run_controller(args: argparse.Namespace) -> int:
+    from wallarm_sidecar.injector import CONTROLLER_OPTIONS, ControllerSettings, run_controller
+
+    try:
+        settings = build_settings(ControllerSettings, collect(args, CONTROLLER_OPTIONS, os.environ))
+        return run_controller(settings, os.environ)
+    except ConfigError as error:
+        print(f"wallarm-sidecar controller: {error}", file=sys.stderr)
+        return 2
+
+
+def _run_inject(args: argparse.Namespace) -> int:
+    import time
+    from pathlib import Path
+
+    import yaml
+    from pydantic import ValidationError
+
+    from wallarm_sidecar.injector import (
+        TOKEN_ENV,
+        InjectionRejected,
+        InjectionSettings,
+        inject_yaml,
+        unknown_keys,
+    )
+
+    filename = args.filename or os.environ.get("WALLARM_INJECT_FILE")
+    values_file = args.values or os.environ.get("WALLARM_INJECT_VALUES")
+    namespace = args.namespace or os.environ.get("WALLARM_INJECT_NAMESPACE")
+    if not filename:
+        print("wallarm-sidecar inject: -f FILE (or - for stdin) is required", file=sys.stderr)
+        return 2
+    try:
+        values: object = {}
+        if values_file:
+            values = yaml.safe_load(Path(values_file).read_text(encoding="utf-8")) or {}
+        settings = InjectionSettings.from_values(values if isinstance(values, dict) else None)
+        config = values.get("config") if isinstance(values, dict) else None
+        for key in unknown_keys(config) if isinstance(config, dict) else []:
+            print(
+                f"wallarm-sidecar inject: warning: values key config.{key} is ignored",
+                file=sys.stderr,
+            )
+        token = os.environ.get(TOKEN_ENV, "").strip()
+        if token:
+            settings = settings.with_token(token)
+        text = sys.stdin.read() if filename == "-" else Path(filename).read_text("utf-8")
+        output, warnings = inject_yaml(
+            text, settings, namespace=namespace, issued_at=int(time.time())
+        )
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+        print(f"wallarm-sidecar inject: {error}", file=sys.stderr)
+        return 2
+    except ValidationError as error:
+        first = error.errors()[0]
+        key = ".".join(str(part) for part in first["loc"])
+        print(
+            f"wallarm-sidecar inject: invalid values: config.{key}: {first['msg']}", file=sys.stderr
+        )
+        return 2
+    except (InjectionRejected, ValueError) as error:
+        print(f"wallarm-sidecar inject: {error}", file=sys.stderr)
+        return 1
+    for warning in warnings:
+        print(f"wallarm-sidecar inject: warning: {warning}", file=sys.stderr)
+    sys.stdout.write(output)
+    return 0
 
 
 def _not_built(name: str) -> Callable[[argparse.Namespace], int]:
@@ -69,6 +136,37 @@ def build_parser() -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=summary, description=summary)
         add_options(sub, PROXY_OPTIONS)
         sub.set_defaults(run=lambda args, role=role: _run_proxy_command(args, role=role))
+    from wallarm_sidecar.injector import CONTROLLER_OPTIONS, TOKEN_ENV
+
+    summary = "admission webhook server (HTTPS, AdmissionReview v1 on /inject)"
+    sub = commands.add_parser(
+        "controller",
+        help=summary,
+        description=summary,
+        epilog=f"The API token comes from {TOKEN_ENV} (the chart mounts it from a Secret) "
+        "or wallarm.api.token in the config file; it is never put into a pod.",
+    )
+    add_options(sub, CONTROLLER_OPTIONS)
+    sub.set_defaults(run=_run_controller)
+    summary = "offline injection of Pod/Deployment/StatefulSet/DaemonSet/Job/CronJob manifests"
+    sub = commands.add_parser(
+        "inject",
+        help=summary,
+        description=summary + " (the webhook's code path; output is YAML).",
+        epilog=f"With {TOKEN_ENV} set, pods get a scoped credential minted from it.",
+    )
+    for flags, dest, env, text in (
+        (("-f", "--filename"), "filename", "WALLARM_INJECT_FILE", "manifests (YAML, - for stdin)"),
+        (("--values",), "values", "WALLARM_INJECT_VALUES", "a chart values file (config: ...)"),
+        (
+            ("--namespace",),
+            "namespace",
+            "WALLARM_INJECT_NAMESPACE",
+            "namespace of the pods (default: the manifest's, else default)",
+        ),
+    ):
+        sub.add_argument(*flags, dest=dest, metavar=env, help=f"{text} [env {env}]")
+    sub.set_defaults(run=_run_inject)
     for name, summary in NOT_BUILT.items():
         sub = commands.add_parser(name, help=f"{summary} (not built yet)", description=summary)
         sub.set_defaults(run=_not_built(name), accepts_anything=True)
