@@ -31,10 +31,10 @@ def events(data: bytes, *, limits: HttpLimits | None = None, split: int = 0) -> 
 
 
 def test_simple_request_events() -> None:
-    head, end = events(b"GET /a?b=c HTTP/1.1\r\nHost: x\r\nUser-Agent: t\r\n\r\n")
+    (head,) = events(b"GET /a?b=c HTTP/1.1\r\nHost: x\r\nUser-Agent: t\r\n\r\n")
     assert isinstance(head, RequestHead)
     assert (head.method, head.target, head.host, head.keep_alive) == ("GET", b"/a?b=c", b"x", True)
-    assert not head.has_body and end is END_OF_MESSAGE
+    assert not head.has_body  # a bodyless head is the whole request: no END follows
 
 
 @pytest.mark.parametrize("split", [0, 1, 3, 7])
@@ -64,7 +64,7 @@ def test_upgrade_leaves_the_rest_as_tunnel_data() -> None:
 
 
 def test_http10_without_host_and_not_keep_alive() -> None:
-    head, _ = events(b"GET / HTTP/1.0\r\n\r\n")
+    (head,) = events(b"GET / HTTP/1.0\r\n\r\n")
     assert isinstance(head, RequestHead) and head.version == "1.0" and not head.keep_alive
 
 
@@ -113,7 +113,7 @@ def test_chunked_bodies_round_trip(chunks: list[bytes], split: int) -> None:
 
 
 def test_serialized_head_drops_hop_by_hop_and_adds_forwarding() -> None:
-    (head, _) = events(
+    (head,) = events(
         b"GET / HTTP/1.1\r\nHost: x\r\nConnection: keep-alive, X-Secret\r\nKeep-Alive: 5\r\n"
         b"TE: trailers\r\nX-Forwarded-For: 1.1.1.1\r\nX-Real-IP: 6.6.6.6\r\n\r\n"
     )

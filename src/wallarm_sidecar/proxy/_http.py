@@ -1,7 +1,8 @@
 """HTTP/1.1 framing for the proxy, without I/O (in the manner of h11).
 
 `RequestReader` wraps httptools' request parser: the server pushes bytes in with
-`feed` and pops events out with `next_event`. Framing errors and smuggling-shaped
+`feed` and pops events out with `next_event`: a `RequestHead`, then for a request
+with a body its bytes and `END_OF_MESSAGE`. Framing errors and smuggling-shaped
 requests become a `FramingError` event carrying the status to answer (400, 413,
 431, 501, 505); nothing after it is parsed. `ResponseFraming` follows an upstream
 response through httptools' response parser so the server knows where it ends
@@ -307,7 +308,11 @@ class RequestReader:
         self._events.append(body)
 
     def on_message_complete(self) -> None:
-        self._events.append(END_OF_MESSAGE)
+        # A head without a body is the whole request: no END_OF_MESSAGE follows it,
+        # so the server need not wake up again for it.
+        events = self._events
+        if not (events and isinstance(events[-1], RequestHead) and not events[-1].has_body):
+            events.append(END_OF_MESSAGE)
         self._in_head = True
 
 

@@ -386,8 +386,6 @@ class ClientConnection(asyncio.Protocol):
                     break
                 if isinstance(event, RequestHead):
                     self._on_head(event)
-                elif event is END_OF_MESSAGE:
-                    continue  # the end of a bodyless request, already handled
                 elif isinstance(event, FramingError):
                     self._framing_error(event)
                     return
