@@ -43,7 +43,10 @@ NOT_YET = pytest.mark.xfail(
 @pytest.fixture(scope="module")
 def results() -> list[tuple[Any, Any]]:
     if not CORPUS.is_dir():
-        pytest.skip(f"CRS regression corpus not found at {CORPUS} (set CRS_REGRESSION_CORPUS)")
+        message = f"CRS regression corpus not found at {CORPUS} (set CRS_REGRESSION_CORPUS)"
+        if os.environ.get("CI"):  # CI has ../shared beside the checkout: never skip there
+            pytest.fail(message)
+        pytest.skip(message)
     from wallarm_sidecar.detect import DetectionEngine
 
     engine = DetectionEngine()
