@@ -190,3 +190,28 @@ def test_parser_hits_are_kept() -> None:
         method="POST", target="/", headers=(("content-type", "application/json"),), body=deep
     )
     assert "overlimit_res" in {hit.attack_type for hit in ENGINE.inspect(request).hits}
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("", "empty"),
+        ("42", "integer"),
+        ("-42", "integer"),
+        ("12345678901234567890123", "number"),
+        ("3.14", "number"),
+        ("TRUE", "boolean"),
+        ("name", "string"),
+        ("²", "string"),
+        ("8c2d1f1e-6a43-4c7e-9f3b-2f6f4f0e9a11", "uuid"),
+        ("ada@example.com", "email"),
+        ("2026-11-28", "date"),
+        ("2026-11-28T15:04:05Z", "datetime"),
+        ("10.0.0.1", "ip"),
+        ("https://example.com/a", "url"),
+    ],
+)
+def test_value_type_fast_paths_agree_with_the_patterns(value: str, expected: str) -> None:
+    from wallarm_sidecar.detect._engine import value_type
+
+    assert value_type(value) == expected

@@ -131,3 +131,31 @@ def test_receiver_acknowledges_and_stores_each_batch_once_across_reconnects() ->
 def test_receiver_refuses_what_a_sender_would_not_send(data: bytes) -> None:
     with pytest.raises(ProtocolError):
         ReceiverSession(DeliveryLog()).receive(data)
+
+
+def test_pack_record_is_the_records_wire_form() -> None:
+    import msgpack
+
+    from wallarm_sidecar.wire import pack_record
+
+    original = record()
+    packed = pack_record(
+        request_id=original.request_id,
+        time=original.time,
+        node=original.node,
+        application=original.application,
+        client_ip=original.client_ip,
+        method=original.method,
+        host=original.host,
+        path=original.path,
+        parameters=original.parameters,
+        status=original.status,
+        duration_ms=original.duration_ms,
+        bytes_in=original.bytes_in,
+        bytes_out=original.bytes_out,
+        blocked=original.blocked,
+        mode=original.mode,
+        hits=[(h.attack_type, h.point, h.fragment, h.rule_id) for h in original.hits],
+    )
+    assert packed == msgpack.packb(original.to_wire(), use_bin_type=True)
+    assert RequestRecord.from_wire(msgpack.unpackb(packed)) == original

@@ -75,6 +75,11 @@ def value_type(value: str) -> str:
         return "empty"
     if len(value) > 256:
         return "string"
+    if value.isascii():  # the common shapes, without the regular expressions
+        if value.isdigit():
+            return "integer" if len(value) <= 19 else "number"
+        if value.isalpha():
+            return "boolean" if value.lower() in ("true", "false") else "string"
     matches = _TYPE_SET.Match(value)
     return _VALUE_TYPES[min(matches)][0] if matches else "string"
 

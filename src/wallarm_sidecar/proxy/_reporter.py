@@ -73,12 +73,16 @@ class RecordShipper:
         self._closing = False
 
     def submit(self, record: RequestRecord) -> None:
+        self.submit_packed(msgpack.packb(record.to_wire(), use_bin_type=True))
+
+    def submit_packed(self, packed: bytes) -> None:
+        """Queue one record already packed with `wire.pack_record`; never waits."""
         queue = self.queue
         if len(queue) >= self.queue_size:
             self.stats.requests_lost += 1
             return
-        queue.append(msgpack.packb(record.to_wire(), use_bin_type=True))
-        if len(queue) >= BATCH_SIZE:
+        queue.append(packed)
+        if len(queue) == BATCH_SIZE:
             self._wakeup.set()
 
     @property

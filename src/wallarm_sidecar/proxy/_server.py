@@ -52,7 +52,7 @@ from wallarm_sidecar.proxy._policy import (
 )
 from wallarm_sidecar.proxy._reporter import RecordShipper
 from wallarm_sidecar.proxy._stats import WorkerStats
-from wallarm_sidecar.wire import HitRecord, RequestRecord
+from wallarm_sidecar.wire import pack_record
 
 if TYPE_CHECKING:
     from wallarm_sidecar.proxy._settings import ProxySettings
@@ -765,9 +765,8 @@ class ClientConnection(asyncio.Protocol):
             worker.stats.requests_lost += 1  # full: don't build what would be dropped
             return
         verdict = self.verdict
-        blocked = self.blocked
-        shipper.submit(
-            RequestRecord(
+        shipper.submit_packed(
+            pack_record(
                 request_id=self.request_id,
                 time=self.started_wall,
                 node=settings.node_name,
@@ -776,25 +775,18 @@ class ClientConnection(asyncio.Protocol):
                 method=head.method,
                 host=head.host.decode("latin-1"),
                 path=target.partition("?")[0],
-                parameters=list(verdict.parameters) if verdict else [],
+                parameters=verdict.parameters if verdict else (),
                 status=self.status,
                 duration_ms=duration_ms,
                 bytes_in=self.bytes_in,
                 bytes_out=self.bytes_out,
-                blocked=blocked,
-                mode=str(mode),
+                blocked=self.blocked,
+                mode=mode.value,
                 hits=[
-                    HitRecord(
-                        attack_type=hit.attack_type,
-                        point=hit.point,
-                        fragment=hit.fragment,
-                        rule_id=hit.rule_id,
-                        blocked=blocked,
-                    )
-                    for hit in verdict.hits
+                    (hit.attack_type, hit.point, hit.fragment, hit.rule_id) for hit in verdict.hits
                 ]
                 if verdict
-                else [],
+                else (),
             )
         )
 

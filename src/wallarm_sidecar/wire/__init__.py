@@ -11,7 +11,13 @@ from wallarm_sidecar.wire._frames import (
     encode_packed_batch,
 )
 from wallarm_sidecar.wire._receiver import DeliveryLog, ReceiverSession
-from wallarm_sidecar.wire._records import HIT_FIELDS, RECORD_FIELDS, HitRecord, RequestRecord
+from wallarm_sidecar.wire._records import (
+    HIT_FIELDS,
+    RECORD_FIELDS,
+    HitRecord,
+    RequestRecord,
+    pack_record,
+)
 
 __all__ = [
     "HIT_FIELDS",
@@ -28,4 +34,5 @@ __all__ = [
     "RequestRecord",
     "encode_frame",
     "encode_packed_batch",
+    "pack_record",
 ]
