@@ -253,3 +253,23 @@ async def test_records_carry_no_credential_values(
     for secret in ("SECRET-1", "SECRET-2", "SECRET-3", "SECRET-4"):
         assert secret not in text
     assert all(len(hit.fragment) <= 256 for hit in record.hits)
+
+
+@pytest.mark.parametrize(
+    "target", [b"/healthz", b"/readyz?verbose=1", b"/actuator/health/liveness", b"/"]
+)
+async def test_kubelet_probes_pass_untouched_and_are_not_attacks(
+    start_proxy: ProxyFactory, app: AppServer, wstore: WstoreStandIn, target: bytes
+) -> None:
+    """With iptables capture, kubelet's probes to the pod IP reach the proxy first."""
+    proxy = await start_proxy(mode="block")
+    raw = (
+        b"GET " + target + b" HTTP/1.1\r\nHost: 10.244.1.17:8080\r\n"
+        b"User-Agent: kube-probe/1.30\r\nAccept: */*\r\nConnection: close\r\n\r\n"
+    )
+    assert (await send(proxy.port, raw))[0] == 200
+    received = app.requests[0]
+    assert received.path == target.decode()
+    assert received.headers["user-agent"] == "kube-probe/1.30"
+    (record,) = await wstore.wait_for(1)
+    assert record.hits == [] and not record.blocked
