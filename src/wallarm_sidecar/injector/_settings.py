@@ -27,21 +27,13 @@ from pydantic.alias_generators import to_camel
 
 from wallarm_sidecar import __version__
 from wallarm_sidecar._options import parse_duration
+from wallarm_sidecar.proxy import PRIVATE_NETWORKS  # the proxy's own default trust
 
 FilteringModeName = Literal["off", "monitoring", "safe_blocking", "block"]
 ModeOverrideName = Literal["on", "off", "strict"]
 SwitchName = Literal["on", "off"]
 SchemaName = Literal["single", "split"]
 
-#: `config.nginx.setRealIpFrom` default: the proxy's own (private and loopback ranges).
-PRIVATE_NETWORKS: tuple[str, ...] = (
-    "10.0.0.0/8",
-    "172.16.0.0/12",
-    "192.168.0.0/16",
-    "127.0.0.0/8",
-    "::1/128",
-    "fc00::/7",
-)
 
 DEFAULT_IMAGE = f"wallarm-sidecar:{__version__}"
 

@@ -20,6 +20,7 @@ from wallarm_sidecar.proxy._http import (
 from wallarm_sidecar.proxy._iplists import IpLists
 from wallarm_sidecar.proxy._nodeconfig import NodeModeRules
 from wallarm_sidecar.proxy._policy import (
+    PRIVATE_NETWORKS,
     AclStatus,
     Decision,
     FilteringMode,
@@ -54,6 +55,7 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "END_OF_MESSAGE",
     "NEED_DATA",
+    "PRIVATE_NETWORKS",
     "PROXY_OPTIONS",
     "AclStatus",
     "BlockPage",

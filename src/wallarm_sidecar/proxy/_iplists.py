@@ -14,11 +14,11 @@ probe per distinct prefix length, and nothing at all while the lists are empty.
 from __future__ import annotations
 
 import ipaddress
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from wallarm_sidecar.proxy._files import read_json_document
 from wallarm_sidecar.proxy._policy import AclStatus
 
 _KINDS = {"allow": AclStatus.ALLOW, "deny": AclStatus.DENY, "gray": AclStatus.GRAY}
@@ -81,15 +81,8 @@ class IpLists:
     @classmethod
     def load(cls, path: Path) -> IpLists:
         """Read the file; a missing file means empty lists (the proxy runs standalone)."""
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return cls()
-        try:
-            document = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise ValueError(f"not JSON: {error}") from None
-        return cls.from_document(document)
+        document = read_json_document(path)
+        return cls() if document is None else cls.from_document(document)
 
     def lookup(self, address: str, application: str, now: float) -> AclStatus:
         if not self._table:

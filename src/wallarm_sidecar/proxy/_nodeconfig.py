@@ -10,11 +10,11 @@ to their own rule. How these apply over the local mode is `effective_mode`'s job
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from wallarm_sidecar.proxy._files import read_json_document
 from wallarm_sidecar.proxy._policy import FilteringMode
 
 
@@ -40,11 +40,5 @@ class NodeModeRules:
 
     @classmethod
     def load(cls, path: Path) -> NodeModeRules:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return cls()
-        try:
-            return cls.from_document(json.loads(text))
-        except json.JSONDecodeError as error:
-            raise ValueError(f"not JSON: {error}") from None
+        document = read_json_document(path)
+        return cls() if document is None else cls.from_document(document)
