@@ -14,7 +14,6 @@ from wallarm_sidecar._options import ConfigError, add_options, build_settings, c
 NOT_BUILT: dict[str, str] = {
     "helper": "the node's Cloud jobs alone (split schema)",
     "register": "one-shot node registration with the Cloud",
-    "init-iptables": "install the REDIRECT rule of the init container",
     "certgen": "the chart's webhook certificate jobs (create, patch)",
     "postanalytics": "postanalytics containers (wstore, jobs, appstructure)",
     "cloud": "the control plane API and Console",
@@ -38,6 +37,24 @@ def _run_proxy_command(args: argparse.Namespace, *, role: str) -> int:
             file=sys.stderr,
         )
     return run_proxy(settings, role=role)
+
+
+INIT_IPTABLES_OPTIONS = (
+    ("--app-port", "app_port", "NGINX_PROXY_PASS_PORT", "80", "the application port"),
+    ("--listen-port", "listen_port", "NGINX_LISTEN_PORT", "26001", "the proxy's port"),
+    ("--pod-ip", "pod_ip", "POD_IP", "", "the pod IP (downward API); empty: any"),
+    ("--backend", "backend", "WALLARM_IPTABLES_BACKEND", "auto", "auto, nft or legacy"),
+)
+
+
+def _run_init_iptables(args: argparse.Namespace) -> int:
+    from wallarm_sidecar.capture import run_init_iptables
+
+    values = {
+        dest: getattr(args, dest) or os.environ.get(env, default)
+        for _, dest, env, default, _ in INIT_IPTABLES_OPTIONS
+    }
+    return run_init_iptables(**values)
 
 
 def _run_controller(args: argparse.Namespace) -> int:
@@ -167,6 +184,13 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         sub.add_argument(*flags, dest=dest, metavar=env, help=f"{text} [env {env}]")
     sub.set_defaults(run=_run_inject)
+    summary = "install the REDIRECT rule of the sidecar-init-iptables container, then exit"
+    sub = commands.add_parser("init-iptables", help=summary, description=summary)
+    for flag, dest, env, default, text in INIT_IPTABLES_OPTIONS:
+        sub.add_argument(
+            flag, dest=dest, metavar=env, help=f"{text} [env {env}, default {default!r}]"
+        )
+    sub.set_defaults(run=_run_init_iptables)
     for name, summary in NOT_BUILT.items():
         sub = commands.add_parser(name, help=f"{summary} (not built yet)", description=summary)
         sub.set_defaults(run=_not_built(name), accepts_anything=True)
