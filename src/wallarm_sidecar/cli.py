@@ -14,7 +14,6 @@ from wallarm_sidecar._options import ConfigError, add_options, build_settings, c
 NOT_BUILT: dict[str, str] = {
     "helper": "the node's Cloud jobs alone (split schema)",
     "register": "one-shot node registration with the Cloud",
-    "certgen": "the chart's webhook certificate jobs (create, patch)",
     "postanalytics": "postanalytics containers (wstore, jobs, appstructure)",
     "cloud": "the control plane API and Console",
     "demo": "the whole documented story on this machine",
@@ -126,6 +125,51 @@ def _run_inject(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_certgen(args: argparse.Namespace, *, action: str) -> int:
+    from wallarm_sidecar.certgen import (
+        CREATE_OPTIONS,
+        PATCH_OPTIONS,
+        CertgenSettings,
+        run_certgen,
+    )
+
+    options = CREATE_OPTIONS if action == "create" else PATCH_OPTIONS
+    try:
+        settings = build_settings(CertgenSettings, collect(args, options, os.environ))
+        return run_certgen("create" if action == "create" else "patch", settings, os.environ)
+    except ConfigError as error:
+        print(f"wallarm-sidecar certgen {action}: {error}", file=sys.stderr)
+        return 2
+
+
+def _add_certgen(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from wallarm_sidecar.certgen import CREATE_OPTIONS, PATCH_OPTIONS, add_certgen_options
+
+    summary = "the chart's webhook certificate jobs (create, patch)"
+    certgen = commands.add_parser(
+        "certgen",
+        help=summary,
+        description=summary + ", run with the pod's service account.",
+        epilog="See docs/certgen.md.",
+    )
+    actions = certgen.add_subparsers(dest="certgen_action", metavar="ACTION", required=True)
+    for action, options, text in (
+        (
+            "create",
+            CREATE_OPTIONS,
+            "put a new CA and serving certificate into the Secret, unless it holds usable ones",
+        ),
+        (
+            "patch",
+            PATCH_OPTIONS,
+            "set caBundle (and failurePolicy) of the webhooks from the Secret's CA",
+        ),
+    ):
+        sub = actions.add_parser(action, help=text, description=text + ".")
+        add_certgen_options(sub, options)
+        sub.set_defaults(run=lambda args, action=action: _run_certgen(args, action=action))
+
+
 def _not_built(name: str) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         print(
@@ -191,6 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
             flag, dest=dest, metavar=env, help=f"{text} [env {env}, default {default!r}]"
         )
     sub.set_defaults(run=_run_init_iptables)
+    _add_certgen(commands)
     for name, summary in NOT_BUILT.items():
         sub = commands.add_parser(name, help=f"{summary} (not built yet)", description=summary)
         sub.set_defaults(run=_not_built(name), accepts_anything=True)
