@@ -168,6 +168,7 @@ def test_traffic_to_the_app_port_goes_through_the_proxy(
         time.sleep(1.0)
         document = json.loads(get(f"http://{pod.pod_ip}:10246/wallarm-status")[1])
         assert document["requests"] == 2 and document["blocked"] == 1
+        assert document["attacks"] == 1  # the probe is not an attack
     finally:
         for process in processes:
             process.terminate()
