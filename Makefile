@@ -18,8 +18,8 @@ demo: install
 	$(BIN)/python examples/proxy_demo.py
 
 lint: install
-	$(BIN)/ruff check src tests bench examples
-	$(BIN)/ruff format --check src tests bench examples
+	$(BIN)/ruff check src tests bench examples scripts
+	$(BIN)/ruff format --check src tests bench examples scripts
 	$(BIN)/mypy --strict src
 	$(BIN)/hadolint Dockerfile
 
