@@ -14,7 +14,6 @@ import contextlib
 import enum
 import json
 import logging
-import os
 import secrets
 import sys
 import time
@@ -96,7 +95,9 @@ class AccessLog:
             data = ("\n".join(self._lines) + "\n").encode("utf-8", "replace")
             self._lines.clear()
             with contextlib.suppress(OSError, ValueError):
-                os.write(sys.stdout.fileno(), data)
+                stream = sys.stdout.buffer  # writes it all, even to a slow pipe
+                stream.write(data)
+                stream.flush()
 
 
 class UpstreamPool:
