@@ -195,3 +195,14 @@ async def test_many_concurrent_clients(
 
     bodies = await asyncio.gather(*(one(i) for i in range(200)))
     assert bodies == [b"GET /c/%d 0" % i for i in range(200)]
+
+
+async def test_http10_clients_get_an_http10_exchange(
+    start_proxy: ProxyFactory, app: AppServer
+) -> None:
+    proxy = await start_proxy()
+    async with connection(proxy.port) as (reader, writer):
+        writer.write(b"GET /chunked HTTP/1.0\r\n\r\n")
+        data = await asyncio.wait_for(reader.read(), 5)  # the proxy closes after it
+    assert data.startswith(b"HTTP/1.1 200")
+    assert app.requests[0].headers.get("connection") == "close"

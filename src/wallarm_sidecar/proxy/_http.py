@@ -388,7 +388,9 @@ def serialize_request_head(
     head: RequestHead, *, forwarded_for: bytes, real_ip: bytes, keep_alive_upstream: bool
 ) -> bytes:
     """The head sent upstream: hop-by-hop fields dropped, framing made explicit."""
-    parts = [head.method.encode("ascii"), b" ", head.target, b" HTTP/1.1\r\n"]
+    # An HTTP/1.0 client cannot read a chunked response: ask the app in its version.
+    version = b" HTTP/1.0\r\n" if head.version == "1.0" else b" HTTP/1.1\r\n"
+    parts = [head.method.encode("ascii"), b" ", head.target, version]
     append = parts.append
     previous_xff = b""
     for name, value in head.headers:

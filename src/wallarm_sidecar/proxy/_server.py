@@ -17,8 +17,9 @@ import logging
 import secrets
 import sys
 import time
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from wallarm_sidecar.detect import DetectionEngine, InspectedRequest, Verdict
 from wallarm_sidecar.proxy._http import (
@@ -218,12 +219,19 @@ class Worker:
         self.mode_rules = NodeModeRules()
         self.mode = settings.mode
         self.connections: set[ClientConnection] = set()
+        self.tasks: set[asyncio.Task[None]] = set()
         self.draining = False
         self._id_prefix = secrets.token_hex(6)
         self._id_counter = 0
         self._watched: dict[Path, tuple[float, int, int] | None] = {}
         self.acl_path = Path(settings.acl_dir) / "ip-lists.json"
         self.node_config_path = Path(settings.node_dir) / "node-config.json"
+
+    def spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        """Run a background task, holding a reference until it ends (asyncio keeps none)."""
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
 
     def next_request_id(self) -> str:
         self._id_counter += 1
@@ -580,7 +588,7 @@ class ClientConnection(asyncio.Protocol):
             self._attach(upstream)
         else:
             self.state = State.CONNECTING
-            self.loop.create_task(self._connect())
+            self.worker.spawn(self._connect())
 
     async def _connect(self) -> None:
         worker = self.worker
@@ -684,7 +692,7 @@ class ClientConnection(asyncio.Protocol):
             # A pooled connection the application had just closed: try a fresh one.
             self.retried = True
             self.state = State.CONNECTING
-            self.loop.create_task(self._connect())
+            self.worker.spawn(self._connect())
         else:
             self.worker.stats.upstream_errors += 1
             self._upstream_failed(502)
