@@ -215,3 +215,50 @@ def test_value_type_fast_paths_agree_with_the_patterns(value: str, expected: str
     from wallarm_sidecar.detect._engine import value_type
 
     assert value_type(value) == expected
+
+
+# --- session fixation: a session id planted by another site's link -------------------
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        pytest.param(
+            _get("/login?PHPSESSID=abc123", ("referer", "https://attacker.example.net/x")),
+            id="php-query",
+        ),
+        pytest.param(
+            _get("/auth?laravel_session=eyJpdiI6", ("referer", "http://evil.test/")),
+            id="framework-name",
+        ),
+        pytest.param(
+            _get("/console?weblogicsession=1", ("referer", "https://phish.example.org/")),
+            id="session-suffix",
+        ),
+    ],
+)
+def test_session_id_from_another_site_is_fixation(request_: InspectedRequest) -> None:
+    kinds = _kinds(ENGINE.inspect(request_))
+    assert any(kind == "session_fixation" for kind, _point in kinds), kinds
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        pytest.param(
+            _get("/login?PHPSESSID=abc123", ("referer", "https://shop.example.com/cart")),
+            id="same-host",
+        ),
+        pytest.param(
+            _get("/login?PHPSESSID=abc123", ("referer", "https://www.example.com/")),
+            id="same-site",
+        ),
+        pytest.param(_get("/login?PHPSESSID=abc123"), id="no-referer"),
+        pytest.param(
+            _get("/search?q=session", ("referer", "https://www.google.com/")), id="value-not-name"
+        ),
+    ],
+)
+def test_session_id_without_a_foreign_referer_passes(request_: InspectedRequest) -> None:
+    kinds = _kinds(ENGINE.inspect(request_))
+    assert not any(kind == "session_fixation" for kind, _point in kinds), kinds

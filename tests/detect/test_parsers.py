@@ -207,6 +207,28 @@ XXE = b"""<?xml version="1.0"?>
             id="cookies",
         ),
         pytest.param(
+            _get("/", ("cookie", "java.io.BufferedReader=test; %3Cp%3E=1")),
+            [
+                ('cookie "java.io.BufferedReader"', "java.io.BufferedReader", "cookie"),
+                ('cookie "%3Cp%3E" percent', "<p>", "cookie"),
+            ],
+            id="cookie-names",
+        ),
+        pytest.param(
+            _post(b"java.Runtime=test&b=%3Cx%3E"),
+            [
+                ("post", "java.Runtime=test&b=%3Cx%3E", "raw_body"),
+                ('post form_urlencoded "java.Runtime"', "java.Runtime", "body_name"),
+                ('post form_urlencoded "b"', "<x>", "body_value"),
+            ],
+            id="form-without-content-type",
+        ),
+        pytest.param(
+            _post(b"a=1&b=2", "text/plain"),
+            [('post form_urlencoded "b"', "2", "body_value")],
+            id="form-as-text-plain",
+        ),
+        pytest.param(
             _get("/", ("cookie", "jwt=" + JWT)),
             [('cookie "jwt" jwt payload hash "sub"', "1' or 1=1--", "cookie")],
             id="cookie-jwt",
@@ -374,6 +396,13 @@ def test_points(request_: InspectedRequest, expected: list[Triple]) -> None:
         ),
         pytest.param(_get("/?q=a%26b"), 'get_param "q" htmljs', id="lone-ampersand"),
         pytest.param(_post(b'{"a": 1}', "application/json"), "post", id="json-no-raw"),
+        pytest.param(
+            _post(b"just some words = prose"),
+            'post form_urlencoded "just some words "',
+            id="prose-not-a-form",
+        ),
+        pytest.param(_post(b'{"a=b": 1}'), 'post form_urlencoded "{"a"', id="json-not-a-form"),
+        pytest.param(_get("/", ("cookie", "sid=1")), 'cookie "sid" ', id="short-cookie-name"),
         pytest.param(_post(XXE, "text/xml"), 'post xml tag "foo" xxe', id="entity-not-resolved"),
     ],
 )

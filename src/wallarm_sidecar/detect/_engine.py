@@ -26,10 +26,17 @@ from wallarm_sidecar.detect._points import (
     AREA_COOKIE,
     AREA_FILENAME,
     AREA_HEADER,
+    AREA_QUERY_NAME,
     AREA_QUERY_VALUE,
     PointValue,
 )
 from wallarm_sidecar.detect.detectors import AREA_USER_AGENT, Finding, ScanBudget, ValueScanner
+from wallarm_sidecar.detect.detectors._session import (
+    ATTACK_SESSION_FIXATION,
+    RULE_SESSION_OFFSITE,
+    is_session_name,
+    referer_is_offsite,
+)
 from wallarm_sidecar.detect.parsers import DEFAULT_LIMITS, ParserLimits, extract_points
 
 #: headers whose values belong to an area of their own
@@ -48,6 +55,8 @@ _CACHE_SIZE: Final = 4096
 _CACHE_VALUE_LENGTH: Final = 512
 #: tokenizer runs one request may spend (signatures always run on every value)
 TOKENIZER_RUNS_PER_REQUEST: Final = 256
+#: areas of parameter names (a session id planted in a link or a cross-site form)
+_NAME_AREAS: Final = frozenset({AREA_QUERY_NAME, AREA_BODY_NAME})
 #: areas whose values are parameters for API discovery
 _PARAMETER_AREAS: Final = frozenset({AREA_QUERY_VALUE, AREA_BODY_VALUE, AREA_COOKIE})
 
@@ -145,10 +154,37 @@ class DetectionEngine:
                         fragment=found.fragment,
                         rule_id=found.rule_id,
                     )
+        fixation = _session_fixation(request, points)
+        if fixation is not None:
+            hits.setdefault((fixation.attack_type, fixation.point), fixation)
         if not hits and not self.collect_parameters:
             return CLEAN
         parameters = _parameters(points) if self.collect_parameters else ()
         return Verdict(hits=tuple(hits.values()), parameters=parameters)
+
+
+def _session_fixation(request: InspectedRequest, points: list[PointValue]) -> AttackHit | None:
+    """A session id in the parameters of a request that another site's page sent."""
+    for item in points:
+        if item.area in _NAME_AREAS and is_session_name(item.value):
+            break
+    else:
+        return None
+    host = referer = ""
+    for name, value in request.headers:
+        lower = name.lower()
+        if lower == "host":
+            host = value
+        elif lower == "referer":
+            referer = value
+    if not referer or not referer_is_offsite(referer, host):
+        return None
+    return AttackHit(
+        attack_type=ATTACK_SESSION_FIXATION,
+        point=item.point,
+        fragment=f"{item.value} from {referer[:120]}",
+        rule_id=RULE_SESSION_OFFSITE,
+    )
 
 
 def _parameters(points: list[PointValue]) -> tuple[tuple[str, str], ...]:

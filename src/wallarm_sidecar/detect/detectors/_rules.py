@@ -91,6 +91,19 @@ _WORD_COMMANDS: Final = (
     r"svn|hg|ver|vol|dir|type|copy|del|reg|rev|halt|java|cc|make|service"
 )
 
+#: utilities seldom named in prose, looked for right after a shell separator
+_SHELL_EXTRAS: Final = (
+    r"rmt(?:-\w+)?|lastlog(?:in)?|top|htop|aptitude|at|c89|c99|vim?|ex|flock|cpulimit|trap|"
+    r"column|bridge|fold|comm|base32|perf|ssh-copy-id|ll|rc|unxz|xz|ab|zstdcat|bsdtar|aa-\w+|"
+    r"cut|tr|shutdown|pwd|w|uname|cd|chef|cscli|ansible-\w+|nproc|dmesg|lshw|getfacl|"
+    r"setfacl|chattr|lsattr|runuser|setsid|nice|ionice|stdbuf|unbuffer|expect|script|"
+    r"tclsh|wish|irb|jrunscript|jjs|node|deno|bun|php-cgi|openssl"
+)
+
+#: a shell character class as wildcards use it (`[?]`, `[m-z]`, `[p//]`), not a
+#: bracketed route parameter such as `[slug]`
+_GLOB_CLASS: Final = r"\[(?:[?*]|\w|!?\^?\w-\w|\w?/+)\]"
+
 #: DOM event handler attribute names
 _EVENTS: Final = (
     r"on(?:abort|activate|after\w*|animation\w*|auxclick|before\w*|begin\w*|blur|bounce|"
@@ -120,6 +133,16 @@ _TEXT_RULES: Final[tuple[Rule, ...]] = (
         r"(?:\.{2,3}[/\\]+){2}",
         "../../secret.txt",
         "see ../chapter2 for details",
+    ),
+    Rule(
+        # dots and slashes written as 0x escapes: `0x2e0x2e/`, `0x5c0x2e./`
+        "ptrav-hex-escaped",
+        "ptrav",
+        ANYWHERE,
+        r"(?:0x2e){2}(?:0x2f|0x5c|[/\\])|(?:0x5c|0x2f)0x2e(?:\.|0x2e)?(?:[/\\]|%00|\x00|0x2f|"
+        r"0x5c)",
+        "0x5c0x2e./",
+        "color 0x2e5c2f",
     ),
     Rule(
         "ptrav-dotdot-encoded",
@@ -154,7 +177,9 @@ _TEXT_RULES: Final[tuple[Rule, ...]] = (
         r"(?:^|[^\w.-])/?(?:etc/(?:passwd|shadow|group|gshadow|sudoers|subuid|subgid|"
         r"master\.passwd|security/opasswd|ssh/ssh_host_\w+_key)|proc/(?:self|\d+)/(?:environ|"
         r"cmdline|maps|fd/|mem|cwd|exe|root)|root/\.(?:ssh|bash_history|aws|kube|docker)|"
-        r"var/run/secrets/kubernetes|dev/(?:tcp|udp)/)|"
+        r"var/run/secrets/kubernetes|dev/(?:tcp|udp)/|proc/(?:sys/(?:kernel|net|vm|fs)/|"
+        r"net/(?:tcp|udp|arp|route|unix|fib_trie)\b|interrupts\b|kcore\b|kallsyms\b|"
+        r"sched_debug\b)|etc/apache2/[\w/]*apache2\.conf\b)|"
         r"^\s*(?:file:/+)?/(?:etc/(?:hosts|issue|motd|crontab|fstab|mtab|profile|bashrc|hostname|"
         r"resolv\.conf|httpd/|apache2/|nginx/|mysql/my\.cnf|security/|pam\.d/|os-release|"
         r"lsb-release|environment|inetd\.conf|xinetd|network/interfaces)|proc/(?:version|cpuinfo|"
@@ -313,7 +338,8 @@ _TEXT_RULES: Final[tuple[Rule, ...]] = (
         ANYWHERE,
         r"169\.254\.169\.254|\[?fd00:ec2::254|metadata\.google\.internal|100\.100\.100\.200|"
         r"metadata\.azure\.com|169\.254\.170\.2|/latest/meta-data|/computeMetadata/v1|"
-        r"/metadata/instance\?api-version|/openstack/latest/|/metadata/v1(?:\.json|/)",
+        r"/metadata/instance\?api-version|/openstack/latest/|/metadata/v1(?:\.json|/)|"
+        r"metadata\.packet\.net|metadata\.platformequinix\.com",
         "http://169.254.169.254/latest/meta-data/",
         "http://169.254.1.1/",
     ),
@@ -322,6 +348,7 @@ _TEXT_RULES: Final[tuple[Rule, ...]] = (
         "ssrf",
         SERVER_INPUTS,
         r"^\s*[a-z][\w+.-]*://(?:[^/@\s]*@)?localhost[46]?(?:[/?#\\]|$)|"
+        r"^\s*(?:https?|ftp|gopher|dict):/?(?:127(?:\.\d+){3}|localhost)\b|"
         r"^\s*[a-z][\w+.-]*://(?:[^/@\s]*@)?(?:127(?:\.\d+){1,3}|0\.0\.0\.0|"
         r"0+|\[(?:0*:)*:?0*1\]|\[::\]|\[::ffff:[\d.]+\]|\[0:0:0:0:0:ffff:[\d.:a-f]+\]|"
         r"2130706433|0x7f[0-9a-f.]*|0177\.[\d.]+|017700000001|"
@@ -337,10 +364,12 @@ _TEXT_RULES: Final[tuple[Rule, ...]] = (
         "ssrf",
         SERVER_INPUTS,
         r"^\s*[a-z][\w+.-]*:/*(?:[^/@\s]*@)?(?:\d{8,10}|169\.254\.\d+(?:\.\d+)?|192\.0\.0\.192|"
+        r"\d{1,3}\.\d{7,8}|\d{1,3}\.\d{1,3}\.\d{5,6}|0x[0-9a-f]{8}|"
         r"\[[0-9a-f:]*::ffff:[0-9a-f:.]+(?:%[\w]+)?\]|\[(?:fe80|fc00|fd[0-9a-f]{2}|::1?)[0-9a-f:]*"
         r"(?:%\w+)?\]|0[0-7]{2,4}(?:\.0[0-7]{1,4}){3})(?:[:/?#\]]|$)|"
         r"^\s*[a-z][\w+.-]*://[^\s]*[\x{2460}-\x{24ff}]|^\s*https?://[^\s/]*[#%\s][^\s/]*@"
-        r"(?:127\.|10\.|192\.168\.|169\.254\.|localhost)",
+        r"(?:127\.|10\.|192\.168\.|169\.254\.|localhost)|^\s*https?://[^/]{0,80}[\s#][^/]{0,80}@"
+        r"\s*(?:127\.|10\.|192\.168\.|169\.254\.|localhost)",
         "http://2852039166/",
         "http://example.com/2852039166",
     ),
@@ -348,8 +377,9 @@ _TEXT_RULES: Final[tuple[Rule, ...]] = (
         "ssrf-loopback-host",
         "ssrf",
         SERVER_INPUTS,
-        r"^\s*(?:localhost\d?|localhost[46]?\.localdomain[46]?|ip6-loopback|ip6-localhost|"
-        r"[\w.-]+\.docker\.internal|lvh\.me|[\w.-]*\.localtest\.me)(?::\d+)?/",
+        r"^\s*(?:localhost\d?|localhost[46]?\.localdomain[46]?|ip6-loopback|ip(?:v)?6-localhost|"
+        r"[\w.-]+\.docker\.internal|lvh\.me|(?:[\w.-]+\.)?localtest\.me|"
+        r"kubernetes\.default\.svc(?:\.cluster\.local)?)(?::\d+)?/",
         "localhost/admin",
         "localhost is my machine",
     ),
@@ -391,7 +421,7 @@ _TEXT_RULES: Final[tuple[Rule, ...]] = (
         ANYWHERE,
         r"(?:[;&|\n]|\$\(|\|\||(?:^|[=('\"])\s*`)\s*(?:/?(?:usr/)?s?bin/)?"
         r"(?:id|ls|ps|pwd|uname -a|env|cat|nc|sh|ver|dir|hostname|who|ip a|ip addr|ls -\w+)"
-        r"\s*(?:[;|&`)\n]|$|\s+-\w|\s*[/\\]|\s*\$|\s*[<>])|"
+        r"\s*(?:[;&`)\n]|\|\|?\s*(?:" + _STRONG_COMMANDS + r")\b|$|\s+-\w|\s*[/\\]|\s*\$|\s*[<>])|"
         r"^\s*(?:id|ls(?:\s+-\w+)?(?:\s+/\S*)?|pwd|uname\s+-\w+|whoami|ifconfig|ipconfig)\s*;?\s*$",
         ";id;",
         "Tom & Jerry",
@@ -429,10 +459,10 @@ _TEXT_RULES: Final[tuple[Rule, ...]] = (
         "rce",
         ANYWHERE,
         r"\$\{?IFS\}?|\$\{?PATH:\d|\$@|/\?\?\?/|/bin/[\w?*]*[?*]|/[?*]{3,}|"
-        r"/(?:etc|bin|usr|dev|proc|tmp|var)/[\w.]*(?:\[!?\^?\w+\]|\*|\?)|"
+        r"/(?:etc|bin|usr|dev|proc|tmp|var)/[\w.]*(?:\[!?\^?\w+\]|\*(?:$|[^.\w])|\*\w|\?)|"
         r"\{\s*(?:cat|ls|id|nc|wget|curl|echo|bash|sh),|"
         r"\$'\\x[0-9a-f]{2}|\$'[a-z]+'|\w\s*<<<\s*['\"]?\w|"
-        r"/\w*\[!?\^?[\w/]+\]\w*/",
+        r"/\w*" + _GLOB_CLASS + r"\w*/",
         "cat${IFS}/etc/hosts",
         "cost: $5",
     ),
@@ -509,23 +539,147 @@ _TEXT_RULES: Final[tuple[Rule, ...]] = (
         "rce-command-line",
         "rce",
         VALUES,
-        r"^\s*(?:(?:sudo|nohup|time|env|timeout\s+\d+|xargs|exec|busybox|strace|cpulimit\s+-\S+\s+\d+"
-        r"\s+-f)\s+)*(?:whoami|uname|ifconfig|ipconfig|wget|curl|ncat|netcat|nc|bash|zsh|sh|"
-        r"python[23]?|perl|ruby|php|powershell|pwsh|nmap|chmod|chown|crontab|useradd|visudo|"
+        r"^\s*['\"]?(?:(?:sudo|nohup|time|env|timeout\s+\d+|xargs|exec|busybox|strace|cpulimit\s+-\S+"
+        r"\s+\d+\s+-f)\s+)*(?:whoami|uname|ifconfig|ipconfig|wget|curl|ncat|netcat|nc|bash|zsh|sh|"
+        r"gunzip|xzcat|unxz|bsdtar|python[23]?(?:\.\d+)?|perl|ruby|php|powershell|pwsh|nmap|chmod|chown|crontab|useradd|visudo|"
         r"ansible(?:-[a-z]+)?|chef-[a-z]+|cscli|kubectl|docker|systemctl|perf|strace|gdb|"
         r"tcpdump|iptables|base32|base64|zstdcat|zcat|bzcat|xxd|nslookup|netstat|ss|lsof|"
         r"killall|pkill|mkfifo|socat|telnet|tftp|rsync|scp|ssh(?:-[a-z-]+)?|pip[23]?|npm|gem|"
         r"apt(?:-get)?|yum|dnf|apk)\s+(?:-{1,2}[a-z][\w-]*|/[\w.*?/-]+|install\s|all\s|"
         r"alerts\s|[\w.-]+\.(?:ya?ml|rb|sh|py|pl|zst|gz)\b|[\w.-]+@[\w.-]+|\d+\.\d+\.\d+\.\d+)|"
-        r"^\s*(?:nohup|sudo|time)\s+(?:" + _STRONG_COMMANDS + r")\s*$|"
+        r"^\s*(?:nohup|sudo|time|strace|ltrace)\s+(?:" + _STRONG_COMMANDS + r"|who)\s*$|"
         r"^\s*['\"]?(?:whoami|ifconfig|ipconfig|visudo|systeminfo|ansible(?:-[a-z]+)?|chef-[a-z]+|"
-        r"cscli|irb|pipx)['\"]?(?:\s+[\w.-]+)*\s*$|"
+        r"cscli|irb|pipx)['\"]?(?:\s+[\w.-]+)*['\"]?\s*$|"
         r"^\s*(?:(?:sudo|nohup|time|env)\s+)*(?:curl|wget|ping|nslookup|dig|ncat|nc|ssh|telnet|"
-        r"ftp|tftp)\s+(?:-\S+\s+)*[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}\b|"
-        r"^\s*(?:ksh|csh|tcsh|bash|sh|zsh|busybox)\s+-c\s|^\s*(?:c89|c99|gcc|cc)\s+-wrapper\b|"
-        r"^\s*(?:env|perf|set)\s+(?:--version|-o\s+\w+)",
+        r"ftp|tftp)\s+(?:-\S+\s+)*(?:[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}\b|localhost\b)|"
+        r"^\s*['\"]?(?:(?:sudo|nohup|time|env)['\"]?\s+)*(?:ksh|csh|tcsh|bash|sh|zsh|busybox)\s+-c\s|"
+        r"^\s*(?:c89|c99|gcc|cc)\s+-wrapper\b|^\s*(?:env|perf|set)\s+(?:--version|-o\s+\w+)|"
+        r"^\s*['\"]?(?:ll|ls|la|dir|tree)['\"]?\s+(?:-\w+\s+)*/(?:var|etc|home|root|usr|opt|tmp|"
+        r"proc|srv)\b|^\s*kill\s+-(?:\d+|[a-z]+)\s*$|"
+        r"^\s*(?:flock|cpulimit|nice|ionice|stdbuf|setsid|chroot|timeout|watch|doas)\s[^;|&\n]{0,40}"
+        r"\s(?:whoami|ifconfig|ipconfig|uname|id)\s*$",
         "nohup ifconfig",
         "time for bed",
+    ),
+    Rule(
+        # a value that starts by ending the expected argument and running a command:
+        # `;lastlog -u root`, `&& rmt --version`, `| top`
+        "rce-leading-separator",
+        "rce",
+        ANYWHERE,
+        r"^\s*['\"]?\s*(?:(?:;|&&|\|\||\n)\s*)+(?:['\"]\s*)?(?:(?:sudo|nohup|time|env|strace|"
+        r"timeout\s+\d+)\s+)*(?:/?(?:usr/)?s?bin/)?(?:"
+        + _STRONG_COMMANDS
+        + r"|"
+        + _WORD_COMMANDS
+        + r"|"
+        + _SHELL_EXTRAS
+        + r")['\"]?(?:\s|$|[;|&<>`'\")])|"
+        # a single pipe also opens Markdown table rows (`| date | amount |`)
+        r"^\s*['\"]?\s*\|\s*(?:" + _STRONG_COMMANDS + r"|" + _SHELL_EXTRAS + r")['\"]?"
+        r"(?:\s*$|\s+-{1,2}\w|\s+/|\s*[;&<>`])",
+        ";lastlog -u root",
+        "; and so on",
+    ),
+    Rule(
+        # an editor, pager or debugger told to run a shell command: `vim -c:!id`,
+        # `gdb -nx -ex '!whoami'`, `:silent !pwd`
+        "rce-editor-shell-escape",
+        "rce",
+        ANYWHERE,
+        r"\b(?:vim?|ex|rvim|view|gdb|less|more|man|ftp)\s+(?:[^\n;|&]{0,40}\s)?(?:-c\s*:?|"
+        r"-ex\s+|\+?silent(?:\\\\|\s)*)['\"]?\\*!\s*[a-z/]",
+        "vim -c:\\!pwd",
+        "view -c more! today",
+    ),
+    Rule(
+        # cmd.exe batch control flow: `for %v in (set) do ...`, `if /i "%1"=="x" ...`
+        "rce-windows-batch",
+        "rce",
+        ANYWHERE,
+        r"\bfor\s+(?:/[a-z]\s+)*%%?~?\w+\s+in\s*\([^)]{0,80}\)\s*do\b|"
+        r"^\s*if(?:\s*/i)?\s+(?:not\s+)?(?:cmdextversion\s+\d|[\"\[{]?%~?\w+%?[\"\]}]?\s*==|"
+        r"\"[^\"]{0,40}\"\s*==\s*\"|[\w.]+==[\w.]+\s+\w)",
+        "for %variable in (set) do command",
+        "for each item in (the list) do it",
+    ),
+    Rule(
+        # paths spelled with shell wildcards so that no file name is written out:
+        # `/[?]tc/pa[?]swd`, `/et*/*wd`, `/etc/[m-z]asswd`, `/usr/[a-z]in/bash`
+        "rce-glob-path",
+        "rce",
+        ANYWHERE,
+        r"(?:^|[\s=+;|&'\"`(])/[a-z]{0,4}(?:" + _GLOB_CLASS + r"|\?|\*)[a-z?*\[\]]{0,6}/"
+        r"[\w.?*\[\]-]*(?:[a-z]|\?|\*|\])|"
+        r"(?:^|[\s=+;|&'\"`(])/[a-z]{0,4}" + _GLOB_CLASS + r"[a-z]{1,6}(?:$|[\s;|&])|"
+        r"(?:^|[\s=+;|&'\"`(])/(?:etc|bin|sbin|usr|var|tmp|dev|proc|sys|home|root|opt)/"
+        r"(?:[\w.-]+/)*[\w.-]*(?:" + _GLOB_CLASS + r"|\?|\*[a-z])[\w.?*\[\]-]*",
+        "cat /[?]tc/pa[?]swd",
+        "see /[lang]/docs, /tmp/*.log and /api/items?page=2",
+    ),
+    Rule(
+        # shell definitions that rename or chain commands: `alias -p x=id`,
+        # `f(){ f|f& };f`, `a=nc&&$a -nlvp 555`, `c=cat;$c /etc/x`
+        "rce-shell-definitions",
+        "rce",
+        ANYWHERE,
+        r"^\s*alias\s+(?:[-+][\w+]+\s+)*['\"]?[\w.-]+['\"]?\s*=|"
+        r"\b\w+\s*\(\s*\)\s*\{\s*\w+(?:\s*\(\s*\))?\s*[|&]\s*\w+(?:\s*\(\s*\))?\s*[&;]?\s*;?\s*\}|"
+        r"(?:^|[;&|\s])\w+=[^\s;&|]{1,40}\s*(?:;|&&|\|\|)\s*(?:\w+=[^\s;&|]{0,40}\s*(?:;|&&|"
+        r"\|\|)\s*)*\$\{?\w+\}?(?:\s+[-/\w$]|\$|\s*$)|"
+        r"(?:^|[;&|])\s*\$\{?\w+\}?\s+(?:" + _STRONG_COMMANDS + r")\b",
+        "a=nc&&$a -nlvp 555",
+        "a=1 and $b dollars",
+    ),
+    Rule(
+        # SQLite shell dot-commands after a statement: `;.shell nc ...`, `1;.system id`
+        "rce-sqlite-dot-command",
+        "rce",
+        ANYWHERE,
+        r";\s*(?:\\n|\n)?\s*\.\s*(?:\\?['\"])?(?:shell|system|sh|databases|tables|import|output|"
+        r"once|load|dump|read)\b",
+        ";\\n.shell nc 10.0.0.1 6666 -e sh",
+        "done;. Then the shell game",
+    ),
+    Rule(
+        # an empty command substitution glued to a word: the shell drops it, a
+        # signature does not (`ping$() 127.0.0.1`, `pi<()ng`, `wh``oami`)
+        "rce-empty-substitution",
+        "rce",
+        ANYWHERE,
+        r"[a-z](?:\$\(\s*\)|[<>]\(\s*\))(?:[a-z]|\s+[\w./-])|[a-z]``[a-z]",
+        "ping$() 127.0.0.1",
+        "costs $() nothing",
+    ),
+    Rule(
+        # shell expansions with no use outside a shell: `$[2+2]`, `$(( ))`, `${`id`}`,
+        # `${PATH#x}`, `>(tee log)`, `find / -exec cmd {}`, `cd /; ...`
+        "rce-shell-expansion",
+        "rce",
+        ANYWHERE,
+        r"\$\[\s*(?:\d+\s*[-+*/%]\s*\d+)?\s*\]|\$\(\(|\$\{[^}\s]{0,20}[`#][^}]{0,20}\}|"
+        r"(?:^|[\s;|&])[<>]\(\s*[a-z]\w*(?:\s+[\w./-]+)*\s*\)|"
+        r"\bfind\s+\S+\s+(?:-\w+\s+\S+\s+)*-exec(?:dir)?\s+\S+[^;]{0,60}\{\}|"
+        r"(?:^|[;&|])\s*cd\s+/+\s*(?:;|&&|\|\|)|\bcd\s+/?etc/?\s*(?:;|&&|\|\|)",
+        "find /etc -name passwd -exec cat {}",
+        "find the price of $[0].items",
+    ),
+    Rule(
+        # a value that is a program path under a bin directory, or a reconnaissance
+        # command followed by a separator and more: `bin/visudo`, `ifconfig;. rm -rf /`
+        "rce-command-head",
+        "rce",
+        VALUES | NAMES,
+        r"^\s*/?(?:usr/(?:local/)?)?s?bin/(?:"
+        + _STRONG_COMMANDS
+        + r"|"
+        + _SHELL_EXTRAS
+        + r"|chef|cscli|ansible)\b|^\s*(?:whoami|ifconfig|ipconfig|uname|id|pwd|hostname|"
+        r"netstat|systeminfo|printenv)\s*(?:;|&&|\|\|?)\s*\S|"
+        r"^\s*[&\\](?:" + _STRONG_COMMANDS + r"|" + _SHELL_EXTRAS + r")(?:\s|$)|"
+        r"/(?:tcp|udp)/\d{1,3}(?:\.\d{1,3}){3}/\d{1,5}\b",
+        "ifconfig;. rm -rf /",
+        "identity; it matters &copy; 2024",
     ),
     Rule(
         "rce-unix-binary",
@@ -548,8 +702,8 @@ _TEXT_RULES: Final[tuple[Rule, ...]] = (
         "rce-php-tag",
         "rce",
         ANYWHERE,
-        r"<\?(?:php\s|=)|\[/?php\]|<\?\s+(?:echo|print|system|eval|exec|include|require|"
-        r"\$\w)|\{/?php\}",
+        r"<\?(?:php\s|=)|\[/?php\]|<\?\s+(?:php\b|echo|print|system|eval|exec|include|"
+        r"require|\$\w)|\{/?php\}|<\?\s*$",
         "<?php echo 1; ?>",
         "a <? b",
     ),
@@ -588,6 +742,70 @@ _TEXT_RULES: Final[tuple[Rule, ...]] = (
         r"(?:\s|/\*.*?\*/|//[^\n]*\n|#[^\n]*\n)*\(",
         "phpinfo()",
         "the info (see below)",
+    ),
+    Rule(
+        # a PHP command function hidden from simple signatures: a comment between the
+        # name and its parentheses, a quoted or parenthesised name, or the whole value
+        # being one call: `exec/**/(x)`, `"system"(ls);`, `(system)(id)`, `system(id)`
+        "rce-php-exec-evasion",
+        "rce",
+        ANYWHERE,
+        r"\b(?:system|exec|passthru|shell_exec|popen|proc_open|pcntl_exec|assert|eval|"
+        r"create_function|call_user_func|file|readfile|include|require)(?:\s*(?:/\*.*?\*/|"
+        r"#[^\n]*\n|//[^\n]*\n))+\s*\(|"
+        r"['\"](?:system|exec|passthru|shell_exec|popen|proc_open|pcntl_exec|assert|"
+        r"phpinfo|create_function)['\"]\s*\(|"
+        r"\(\s*(?:/\*.*?\*/\s*)*(?:system|exec|passthru|shell_exec|popen|assert|"
+        r"phpinfo)\s*(?:/\*.*?\*/\s*)*\)\s*\(|"
+        r"^\s*(?:system|passthru|shell_exec|popen|proc_open|pcntl_exec|exec)\s*\(\s*"
+        r"[\w\s.,/$'\"-]{0,60}\)\s*;?\s*$|"
+        r"\b[a-z_]\w*\s*(?:/\*[^*]{0,40}\*/|#[^\n]{0,40}\n|//[^\n]{0,40}\n|\x0b+)\s*\(\s*"
+        r"[\w$'\")]|"
+        r"(?:call_user_func(?:_array)?|p?fsockopen|gzdecode|gzinflate|gzuncompress|bzdecompress|"
+        r"zlib_decode|shell_exec|proc_open|pcntl_exec|base64_decode|str_rot13|create_function|"
+        r"assert_options)\s*=?\s*\(",
+        "exec/*comment*/(x)",
+        "the system (see below)",
+    ),
+    Rule(
+        # PHP variable variables and names built from pieces, then called:
+        # `$ {'_VAR'.'IABLE'}`, `${'ff'}`, `(sy.(st).em)('uname')`, `$__[$_[1]](7)`
+        "rce-php-dynamic-name",
+        "rce",
+        ANYWHERE,
+        r"\$\s+\{\s*['\"$\w]|\$\{\s*['\"]\w+['\"]\s*(?:\.\s*['\"]\w+['\"]\s*)*\}|"
+        r"\(\s*\w{1,8}\s*\.\s*\(?\s*\w{1,8}\s*\)?\s*(?:\.\s*\(?\s*\w{1,8}\s*\)?\s*)+\)\s*\(|"
+        r"\$_+\s*\[\s*\$_+\s*\[",
+        "$ {'_VAR'.'IABLE_NAME'}",
+        "costs $ 5 {approx}",
+    ),
+    Rule(
+        # the whole value is one call of a PHP function, the probe that tests whether
+        # input reaches `eval` (`chr(123)`, `strrev( )`, `ldap_get_entries()`)
+        "rce-php-call-probe",
+        "rce",
+        VALUES | NAMES,
+        r"^\s*(?:chr|ord|printf|sprintf|vsprintf|intval|crypt|strrev|str_repeat|is_array|"
+        r"strip_tags|hex2bin|bin2hex|var_dump|print_r|var_export|phpinfo|phpversion|"
+        r"php_uname|getcwd|getenv|get_current_user|highlight_file|show_source|file|"
+        r"readfile|file_get_contents|scandir|glob|touch|unlink|serialize|unserialize|"
+        r"checkdate|range|pi|array_map|usort|ucfirst|strtoupper|str_replace|preg_match)\s*"
+        r"\(\s*[\w\s'\"$.,]{0,40}\)\s*;?\s*$|"
+        r"^\s*[a-z][a-z0-9]*(?:_[a-z0-9]+){2,}\s*\(\s*\)?\s*$",
+        "strrev( )",
+        "rev (2)",
+    ),
+    Rule(
+        # a JavaScript loop that never ends, sent for a server to evaluate (denial of
+        # service in node): `while(!0);`, `while(Infinity);`
+        "rce-node-infinite-loop",
+        "rce",
+        ANYWHERE,
+        r"^\s*(?:for\s*\(\s*;\s*;\s*\)|while\s*\(\s*\(*\s*(?:!+\s*(?:[-+]?0|''|\"\"|``|null|"
+        r"undefined|nan)|!!\s*(?:true|\d+|\{\s*\}|\[\s*\]|''|\"\"|``)|[-+]?(?:[1-9]\d*|"
+        r"infinity)|true|this|string|object|array|new\s+\w+)\s*\)*)\s*(?:;|\{\s*\})?\s*$",
+        "while(!0);",
+        "while (the loop runs)",
     ),
     Rule(
         "rce-php-variable-call",
@@ -629,7 +847,9 @@ _TEXT_RULES: Final[tuple[Rule, ...]] = (
         r"\b(?:allow_url_(?:fopen|include)|auto_(?:append|prepend)_file|disable_functions|"
         r"open_basedir|safe_mode|suhosin\.[\w.]+|register_globals|"
         r"(?:mbstring|pcre|zend|opcache|session|unserialize)[._][\w.]+|"
-        r"enable_dl|file_uploads|upload_tmp_dir|user_ini\.\w+)\s*=",
+        r"enable_dl|file_uploads|upload_tmp_dir|user_ini\.\w+|sendmail_path|extension_dir|"
+        r"memory_limit|max_execution_time|include_path|error_log|display_errors|"
+        r"short_open_tag|expose_php|mail\.\w+|doc_root|cgi\.\w+|phar\.\w+)\s*=",
         "allow_url_include=1",
         "allow url include",
     ),
@@ -662,7 +882,8 @@ _TEXT_RULES: Final[tuple[Rule, ...]] = (
         "rce",
         frozenset({AREA_FILENAME}),
         r"\.\s*(?:php\d?|phtml|pht|phar|phpt|phps|jsp|jspx|jspf|asp|aspx|asa|cer|shtml|cgi|"
-        r"htaccess|user\.ini)\s*\.?\s*(?:$|\x00)|\.\s*(?:php\d?|phtml|pht|phar|jsp|asp|aspx)"
+        r"htaccess|user\.ini)\s*\.?\s*(?:$|\x00)|\.(?:php\d*|phtml|pht|phar)\.{2,}\s*$|"
+        r"\.\s*(?:php\d?|phtml|pht|phar|jsp|asp|aspx)"
         r"\s*\.\s*(?:jpe?g|png|gif|bmp|txt|pdf|docx?)\s*$",
         "shell.php.jpg",
         "photo.jpg",
@@ -678,7 +899,10 @@ _TEXT_RULES: Final[tuple[Rule, ...]] = (
         r"\.constructor\s*\.\s*_load\b|\bmodule\s*\.\s*exports\s*=|\bprocess\s*\.\s*spawn\s*\(|"
         r"\bnew\s+function\s*\(|\bthis\.constructor\.constructor\b|"
         r"\b(?:execsync|spawnsync|exec(?:file)?)\s*\(\s*['\"`]|"
-        r"\bwhile\s*\(\s*(?:!0|!false|true|1)\s*\)|\bfor\s*\(\s*;\s*;\s*\)",
+        r"\bwhile\s*\(\s*(?:!0|!false|true|1)\s*\)|\bfor\s*\(\s*;\s*;\s*\)|"
+        r"^\s*process\s*\.\s*env\b\s*(?:\.\s*\w+\s*)?$|"
+        r"^\s*console\s*(?:\.\s*\w+|\[\s*['\"`]\w+['\"`]\s*\])\s*(?:\.\s*(?:call|apply|bind)\s*)?"
+        r"\([^)]{0,40}\)\s*;?\s*$|\brequire\s*\[\s*\w",
         "require('child_process').exec('id')",
         "required process",
     ),
@@ -1157,6 +1381,159 @@ _TEXT_RULES: Final[tuple[Rule, ...]] = (
         "me and if(you)",
     ),
     Rule(
+        # the whole value opens a call to an SQL function and stops there: the probe
+        # that tests whether the value lands inside a query (`abs(`, `SLEEP   (`)
+        "sqli-function-probe",
+        "sqli",
+        VALUES | NAMES,
+        r"^\s*['\"`]?\s*(?:abs|ascii|benchmark|bin|cast|ceil|ceiling|char|char_length|chr|"
+        r"coalesce|compress|concat|concat_ws|convert|cos|count|current_user|database|date|db_name|"
+        r"decode|default|elt|encode|exp|extractvalue|field|find_in_set|floor|from_base64|group_concat|"
+        r"format|hex|if|ifnull|iif|in|insert|instr|isnull|json_extract|lcase|left|length|ln|load_file|locate|log|"
+        r"lower|lpad|ltrim|make_set|max|md5|mid|min|name_const|now|nullif|oct|ord|pg_sleep|pi|"
+        r"pow|power|rand|randomblob|repeat|replace|reverse|right|round|rpad|rtrim|schema_name|"
+        r"sha1|sha2|sin|sleep|strcmp|substr|substring|substring_index|sum|sysdate|system_user|time|"
+        r"to_base64|trim|ucase|uncompress|unhex|updatexml|upper|user|user_name|utl_http|"
+        r"utl_inaddr|values|version|xmltype)\s*(?:/\*[^*]{0,20}\*/\s*)?\\?\(\s*$",
+        "SLEEP   (",
+        "sleep well (",
+    ),
+    Rule(
+        # the whole value is an SQL comparison with nothing to compare: the probe that
+        # checks whether an operator reaches a WHERE clause (`IS NULL`, `in (0,1)`)
+        "sqli-operator-probe",
+        "sqli",
+        VALUES | NAMES,
+        r"^\s*(?:is\s+(?:not\s+)?null|(?:not\s+)?like\s+null|(?:not\s+)?in\s*\(\s*-?\d+(?:\s*,\s*"
+        r"-?\d+)+\s*\)|<=>|(?:not\s+)?(?:rlike|regexp)\s+['\"]|sounds\s+like\s+['\"])\s*$",
+        "in (2147483647,-1)",
+        "in (2 weeks)",
+    ),
+    Rule(
+        # a closed string, then a call of a function that only probing needs:
+        # `2010-01-01' sleep(20)`, `x" || benchmark(`
+        "sqli-quote-attack-function",
+        "sqli",
+        ANYWHERE,
+        r"['\"`]\s*\)*\s*(?:[-+|&^*/%=<>!]{1,3}|\b(?:or|and|xor|div|mod|like|rlike|regexp)\b"
+        r")?\s*\(?\s*(?:sleep|pg_sleep|benchmark|extractvalue|updatexml|load_file|name_const|"
+        r"gtid_subset|randomblob|dbms_pipe\.receive_message|utl_inaddr\.get_host_name|"
+        r"dbms_lock\.sleep|sys\.fn_\w+)\s*\(",
+        "2010-01-01' sleep(20.to_i) '",
+        "she said 'sleep early' (again)",
+    ),
+    Rule(
+        # a value that starts by ending the application's statement: `;drop`, `; select`
+        "sqli-leading-stacked",
+        "sqli",
+        ANYWHERE,
+        r"^(?:[\w.\[\]-]{1,40}=)?\s*['\"`]?\s*\)*\s*;+\s*(?:/\*.*?\*/\s*)*(?:select|insert|"
+        r"update|delete|drop|alter|create|truncate|exec|execute|declare|shutdown|waitfor|"
+        r"replace|rename|grant|revoke|set\s+@@?\w+)\b|"
+        r"^(?:[\w.\[\]-]{1,40}=)?\s*[;>]?\s*set\s+@@?[a-z_]+\b\s*(?::?=|$)|"
+        r"^\s*declare\s*(?:/\*.*?\*/\s*)*@\w+",
+        ";update users",
+        "; and then select one",
+    ),
+    Rule(
+        # an inline comment that splits or pads a keyword: `DR/**/OP`, `DROP/*x*/t`
+        "sqli-comment-split",
+        "sqli",
+        ANYWHERE,
+        r"\b(?:dr|sel|se|un|uni|ins|upd|del|ex|ec|dec|trun|al|wh|fr|or|an)/\*[^*]{0,20}\*/(?:op|"
+        r"ect|lect|ion|on|ert|ate|ete|ec|exec|lare|cate|ter|ere|om|der|d)\b|"
+        r"\b(?:drop|select|union|insert|update|delete|alter|truncate|declare|exec|execute|"
+        r"shutdown)(?:\s*/\*[^*]{0,40}\*/)+\s*(?:[\w@`\[(*]|$)",
+        "DR/**/OP/*bypass deny listing*/sampletable",
+        "please select one /* optional */",
+    ),
+    Rule(
+        # a destructive statement that comments the rest of the query out
+        "sqli-statement-terminated",
+        "sqli",
+        ANYWHERE,
+        r"^\s*['\")]?\s*(?:drop|truncate)\s+(?:table\s+|database\s+)?[\w.`\[\]]+\s*;\s*"
+        r"(?:--|#|/\*)",
+        "DROP sampletable;--",
+        "drop the table; then rest",
+    ),
+    Rule(
+        # hex and bit literals that carry a statement, and casts only PostgreSQL reads
+        "sqli-encoded-literal",
+        "sqli",
+        ANYWHERE,
+        r"\bselect\s+0x[0-9a-f]{4,}\b|\bset\s+@\w+\s*=\s*(?:x'[0-9a-f]{8,}'|b'[01]{16,}'|"
+        r"0x[0-9a-f]{8,})|(?:\b(?:current_user|session_user|user|version|password|"
+        r"database|\d+)|\))\s*::\s*(?:int|integer|int[248]|bigint|smallint|numeric|text|"
+        r"varchar|bytea|double\s+precision|regclass|oid)\b",
+        "select 0x616263",
+        "select 0 items",
+    ),
+    Rule(
+        # JSON functions and operators used to reach the database's JSON support
+        "sqli-json-operator",
+        "sqli",
+        ANYWHERE,
+        r"'\s*::\s*jsonb?\b|\bjson_(?:extract|unquote|keys|search|contains)\s*(?:/\*.*?\*/\s*)*"
+        r"\(\s*(?:/\*.*?\*/\s*)*'|'\s*(?:#>>?|@>|<@|\?\||\?&)\s*'",
+        "'{\"a\":1}'::jsonb @> '{\"a\":1}'",
+        "the json (file)",
+    ),
+    Rule(
+        # error-based and blind extraction shapes: a derived table, the
+        # `count(*), concat(...)` / `floor(rand(0)*2)` duplicate-key trick, and
+        # MySQL's `1.e(` number-before-call evasion
+        "sqli-error-subquery",
+        "sqli",
+        ANYWHERE,
+        r"\bfrom\s*\(\s*select\b|\bcount\s*\(\s*\*\s*\)\s*,\s*concat\s*\(|"
+        r"\bfloor\s*\(\s*rand\s*\(|\b\d+\.e\s*\(\s*(?:ascii|char|substring|substr|mid|select|"
+        r"concat|user|database|version|if)\b",
+        "from(select count(*),concat((select 1)))",
+        "from (selected items)",
+    ),
+    Rule(
+        # a value that opens with an unmatched quote and goes straight on with SQL:
+        # `' union/`, `" ALTER A`
+        "sqli-quote-keyword",
+        "sqli",
+        ANYWHERE,
+        r"^\s*'\s*(?:union|alter|drop|truncate|exec|execute|declare|shutdown)\b[^']*$|"
+        r"^\s*\"\s*(?:union|alter|drop|truncate|exec|execute|declare|shutdown)\b[^\"]*$|"
+        r"\\['`](?:\s*['`])?\s*(?:or|and|xor|union|having)\b",
+        "' union/",
+        "'Union Pacific' is a railroad",
+    ),
+    Rule(
+        # column aliases and clauses that only appear inside a query
+        "sqli-clause-fragment",
+        "sqli",
+        ANYWHERE,
+        r"(?:\d|['\"`)])\s*as\s*['\"`][\w$]*['\"`]\s+from\b|(?:^|\s)having\s+\d+\s*[=<>]|"
+        r"\)\s*when\s+\d+\s+then\b|\b(?:msdasql|sqloledb|microsoft\.(?:jet|ace)\.oledb)\b|"
+        r"\bvalues\s*\(\s*(?:'[^']*'|\d+|null)\s*,|\b(?:except|intersect|minus)\s+(?:values|"
+        r"select)\s*\(|\bselect\s+(?:iif|if|case|char|concat|version|user|database|sleep|"
+        r"benchmark|ascii|substring)\s*\(|\bcreate\s+table\s+(?:if\s+not\s+exists\s+)?"
+        r"[`\"\[]?[\w.]+[`\"\]]?\s*(?:\(|$)|\balter\s+table\s+[`\"\[]?[\w.]+[`\"\]]?\s+(?:add|drop|"
+        r"change|modify|rename|alter)\b",
+        '1234 AS "foobar" FROM tablevar2',
+        'known as "Bob" from Texas',
+    ),
+    Rule(
+        # ORM filter lookups taken from parameter names (Django `__` syntax): relations
+        # walked to reach other tables, or secrets probed character by character
+        "sqli-orm-lookup",
+        "sqli",
+        NAMES,
+        r"^\w+__\w+__(?:\w+__)*(?:i?startswith|i?endswith|i?contains|i?regex|i?exact|isnull|"
+        r"gte?|lte?|in|range|has_keys?|has_any_keys|contained_by|contains|overlap|search)$|"
+        r"^(?:\w+__)*(?:password|passwd|pwd|token|secret|hash|api_?key|otp|salt|is_admin|"
+        r"is_staff|is_superuser|email|reset_\w+)__(?:i?startswith|i?endswith|i?contains|"
+        r"i?regex|isnull|gte?|lte?|in|range)$|^\w+__(?:has_keys?|contained_by)$",
+        "user__profile__city__startswith",
+        "price__gte",
+    ),
+    Rule(
         "sqli-mssql-exec",
         "sqli",
         ANYWHERE,
@@ -1218,6 +1595,30 @@ _TEXT_RULES: Final[tuple[Rule, ...]] = (
         "<i>frame</i>",
     ),
     Rule(
+        # script URLs whose scheme is broken up by control characters that browsers
+        # drop (`ja\tvascript:`, `v&newline;bscript:`), CSS `url(javascript`, VML
+        # frames, JavaScript called through tagged templates or Reflect, and an
+        # event handler sent as a parameter name
+        "xss-evasion",
+        "xss",
+        ANYWHERE,
+        r"j[\t\n\r]*a[\t\n\r]*v[\t\n\r]*a[\t\n\r]*s[\t\n\r]*c[\t\n\r]*r[\t\n\r]*i[\t\n\r]*p"
+        r"[\t\n\r]*t[\t\n\r]*:|v[\t\n\r]*b[\t\n\r]*s[\t\n\r]*c[\t\n\r]*r[\t\n\r]*i[\t\n\r]*p"
+        r"[\t\n\r]*t[\t\n\r]*:|\burl\s*\(\s*['\"]?\s*(?:java|vb)script\b|<\s*[\w-]*:\s*vmlframe\b|"
+        r"\.\s*(?:call|apply|bind)\s*`[^`]{0,80}\$\{|\breflect\s*\.\s*(?:apply|construct|"
+        r"\w+\s*\.\s*call)\s*[`(]|['\"`]\s*[/\s]*\b(?:formaction|srcdoc|xlink:href)\s*=",
+        "v\nb\ts\nc\nr\ti\tp\nt::",
+        "java script: a primer",
+    ),
+    Rule(
+        "xss-event-handler-name",
+        "xss",
+        NAMES,
+        r"^\s*['\"]?\s*" + _EVENTS + r"\s*=\s*$",
+        "  onload= ",
+        "online",
+    ),
+    Rule(
         "xss-style-exec",
         "xss",
         ANYWHERE,
@@ -1252,7 +1653,7 @@ _TEXT_RULES: Final[tuple[Rule, ...]] = (
         r"\bdocument\s*(?:/\*.*?\*/\s*)+\.|\bdocument\s*\.\s*(?:/\*.*?\*/\s*)+cookie|"
         r"\(\s*document\s*(?:/\*.*?\*/\s*)*\)\s*\[|\$\{\s*alert\s*\}|"
         r"^\s*(?:alert|prompt|confirm)\s*(?:\(\s*(?:\d+|['\"`][^'\"`]{0,40}['\"`]|document\.\w+)?"
-        r"\s*\)|`[^`]{0,40}`)\s*;?\s*$|\+ADw-\s*/?\s*(?:script|img|svg|iframe|a\s|body)|"
+        r"\s*\)|`[^`]{0,40}`)\s*;?\s*$|(?:^|[\s+])ADw-\s*/?\s*(?:script|img|svg|iframe|a\s|body)|"
         r"<\?import\b|\bdocument\s*\.\s*(?:body|queryselector\w*|getelementby\w+|"
         r"createelement)\b[^;]{0,80}\.\s*(?:innerhtml|outerhtml|textcontent|appendchild|"
         r"insertadjacenthtml)\b",
@@ -1337,7 +1738,11 @@ _CODE_LIKE: Final = frozenset(
         "nosqli-operator-json", "ldapi-filter", "crlf-response-splitting",
         "mail-injection-header", "mail-injection-command", "xss-js-breakout",
         "xss-cookie-fixation", "xss-template-breakout", "rfi-exotic-scheme",
-        "xss-js-obfuscation",
+        "xss-js-obfuscation", "rce-php-exec-evasion", "rce-node-infinite-loop",
+        "rce-leading-separator", "rce-editor-shell-escape", "rce-windows-batch",
+        "rce-glob-path", "rce-shell-definitions", "rce-sqlite-dot-command",
+        "rce-empty-substitution", "rce-php-dynamic-name", "rce-shell-expansion",
+        "rce-php-call-probe", "rce-command-head",
     }
 )  # fmt: skip
 

@@ -56,7 +56,7 @@ _WHOLE_STATEMENT: Final = re2.compile(
 TRIGGERS: Final[dict[str, str]] = {
     "sqli": (
         r"['\"`]\s*\)*\s*(?:(?:or|and|xor|not|union|order|group|having|limit|procedure|into|"
-        r"like|rlike|regexp|div|is|in|between|select|exec|waitfor|sounds|collate|where)\b|"
+        r"like|rlike|regexp|div|mod|is|in|between|select|exec|waitfor|sounds|collate|where)\b|"
         r"[-+|&=<>!;#*/%^~,(@]|$)|"
         r"^\s*[-+]?[\d.]+(?:e\d+)?\s*\)*\s*(?:(?:or|and|xor|not|union|order|group|having|"
         r"limit|procedure|into|like|rlike|regexp|div|between|is|waitfor)\b|[;|&=<>!#(+*/^%]|--)|"
@@ -76,7 +76,7 @@ TRIGGERS: Final[dict[str, str]] = {
     # shell evasions that hide a command name: c'a't, w\ho\am\i, c$@at, ${IFS}
     "cmdline": (
         r"[a-z][\\'\"^`]+[a-z]|\$@|\$\{?ifs|\$\{\w*\}[a-z]|[a-z]\$[?$*@!_][a-z]|"
-        r"[a-z](?:\$\(\)|[<>]\(\)|``)[a-z]"
+        r"[a-z](?:\$\(\)|[<>]\(\)|``)(?:[a-z]|\s)|(?:^|\s)['\"][a-z]{1,3}['\"][a-z]"
     ),
     # look-alike characters that some servers fold to ASCII: ＜script＞, ¼script¾
     "fold": r"[\x{ff01}-\x{ff5e}]|\x{bc}[a-z/][^\x{be}]{0,64}\x{be}",

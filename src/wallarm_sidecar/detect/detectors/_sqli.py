@@ -422,15 +422,13 @@ def _after_break(tokens: list[Token], start: int) -> str | None:
         if nxt.kind == BAREWORD and len(rest) > 1 and rest[1] == OPERATOR:
             # ' or username like '%' / ' and id=id
             third = rest[2:3]
-            return "compare" if third in (STRING, NUMBER, BAREWORD, FUNCTION, LPAREN) else None
-        return None
-    if start > 0 and first.kind in (OPERATOR, LOGIC):
-        # x'-email-- / x' mod id-- : an expression that the comment closes
-        for token in tail[1:5]:
-            if token.kind == COMMENT:
-                return "comment-terminated"
-            if token.kind not in (BAREWORD, NUMBER, OPERATOR, LOGIC, VARIABLE):
-                break
+            if third in (STRING, NUMBER, BAREWORD, FUNCTION, LPAREN):
+                return "compare"
+        return _comment_terminated(tail) if start > 0 else None
+    if start > 0 and first.kind == OPERATOR:
+        reason = _comment_terminated(tail)
+        if reason is not None:
+            return reason
     if first.kind == OPERATOR:
         if len(tail) < 2:
             return None
@@ -491,6 +489,41 @@ def _after_break(tokens: list[Token], start: int) -> str | None:
         return None
     if first.kind == STATEMENT and _statement_follows(tail, 0) and start > 0:
         return "statement"
+    return None
+
+
+#: tokens of an expression that a trailing comment may close after a broken quote
+_EXPRESSION: Final = frozenset(
+    {
+        BAREWORD,
+        NUMBER,
+        OPERATOR,
+        LOGIC,
+        VARIABLE,
+        LPAREN,
+        RPAREN,
+        FUNCTION,
+        COMMA,
+        KEYWORD,
+        STATEMENT,
+    }
+)
+
+
+def _comment_terminated(tail: list[Token]) -> str | None:
+    """x'-email-- / x' mod id-- / z' or email notnull-- / ' or (glob 1)--: a short
+    expression after the broken quote, then a comment (or a stacked statement) that
+    cuts the application's query off."""
+    for index, token in enumerate(tail[1:10], 1):
+        if token.kind == COMMENT:
+            return "comment-terminated" if index > 1 else None
+        if token.kind == SEMICOLON:
+            after = tail[index + 1 : index + 2]
+            if index > 1 and (not after or after[0].kind in (COMMENT, STATEMENT, BAREWORD)):
+                return "comment-terminated"
+            return None
+        if token.kind not in _EXPRESSION:
+            return None
     return None
 
 

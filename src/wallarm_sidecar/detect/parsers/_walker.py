@@ -74,8 +74,6 @@ _HEADER_KINDS: Final = {
     "content-type": _CONTENT_TYPE,
     "content-encoding": _CONTENT_ENCODING,
 }
-#: cookie names made only of these are not worth a point of their own
-_TOKEN_CHARS: Final = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-"
 _FRAGMENT_CHARS: Final = 64
 
 # numbers stay text: faster than building int/float objects, no digit limit
@@ -516,8 +514,10 @@ class Walker:
             if len(val) > 1 and val[0] == '"' == val[-1]:
                 val = val[1:-1]
             point = "cookie " + quote(name)
-            if not name.isalnum() and name.strip(_TOKEN_CHARS):
-                self.emit(point, name, AREA_COOKIE)
+            # every name but a short plain word: gadget class names and encoded
+            # payloads hide in cookie names as well as in their values
+            if len(name) > 5 or (name and not name.isalnum()):
+                self.value(point, name, AREA_COOKIE)
             self.value(point, val, AREA_COOKIE)
 
     def headers(self, request: InspectedRequest) -> tuple[str, str]:
@@ -595,6 +595,21 @@ class Walker:
         self.emit(prefix, text, AREA_RAW_BODY)
         if text:
             self.decode(prefix, text, AREA_RAW_BODY, depth, None, structured=structured)
+            if (
+                mime in _SNIFFED_FORM_TYPES
+                and cfg.urlenc
+                and _looks_like_form(text)
+                and self.deeper(prefix, depth)
+            ):
+                # no (or a vague) media type, but shaped like `a=b&c=d`: servers that
+                # default to a form read it as one, so its fields are points of their own
+                self.pairs(
+                    prefix + " form_urlencoded ",
+                    text,
+                    AREA_BODY_NAME,
+                    AREA_BODY_VALUE,
+                    depth + 1,
+                )
 
     def encoded_body(self, data: bytes, content_encoding: str) -> tuple[str, bytes, bool] | None:
         """Undo Content-Encoding: the point prefix, the bytes, and whether all codings
@@ -627,6 +642,23 @@ class Walker:
                 return None
             prefix, data = point, inflated
         return prefix, data, True
+
+
+#: media types of a body that may still be an urlencoded form in disguise
+_SNIFFED_FORM_TYPES: Final = frozenset({"", "text/plain", "application/octet-stream"})
+#: the first field of an urlencoded form: a short name without spaces, then `=`
+_FORM_NAME_MAX: Final = 128
+
+
+def _looks_like_form(text: str) -> bool:
+    """Whether a body without a media type reads as `name=value(&name=value)*`."""
+    if text[0] in "{[<" or "\n" in text[:_FORM_NAME_MAX]:
+        return False
+    eq = text.find("=", 0, _FORM_NAME_MAX)
+    if eq <= 0:
+        return False
+    name = text[:eq]
+    return " " not in name and "&" not in name
 
 
 def _json_scalar(node: object) -> str:
