@@ -406,3 +406,27 @@ def test_multipart_filename_round_trip(filename: str) -> None:
     )
     points, _ = extract_points(request)
     assert PointValue('post multipart "f" file_name', filename, "filename") in points
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["user-agent", "accept", "x-custom", "referer", "content-type"]),
+            st.text(max_size=80),
+        ),
+        max_size=6,
+    )
+)
+def test_remembered_header_values_give_the_same_points(headers: list[tuple[str, str]]) -> None:
+    """The header memo is invisible: points and hits equal a walk from nothing."""
+    from wallarm_sidecar.detect.parsers import _walker
+
+    request = InspectedRequest(method="GET", target="/", headers=headers)
+    _walker._HEADER_MEMO.clear()
+    cold = extract_points(request)
+    warm = extract_points(request)  # replayed from the memo
+    assert warm == cold
+    tight = ParserLimits(max_points=3)  # replays must respect the point budget too
+    _walker._HEADER_MEMO.clear()
+    cold = extract_points(request, limits=tight)
+    assert extract_points(request, limits=tight) == cold

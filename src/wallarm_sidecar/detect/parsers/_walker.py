@@ -187,6 +187,13 @@ def parse_json(text: str) -> object:
         return _NOT_JSON
 
 
+#: Decoded header values, remembered per (config, point, text): points, decoded
+#: bytes and escapes they cost. Bounded: cleared whole when full.
+_HEADER_MEMO: dict[tuple[object, str, str], tuple[tuple[PointValue, ...], int, int]] = {}
+_MEMO_SIZE: Final = 1024
+_MEMO_VALUE_LENGTH: Final = 512
+
+
 class Walker:
     """Collects the points and parser hits of one request."""
 
@@ -530,8 +537,11 @@ class Walker:
             text = raw if raw.isascii() else latin1_to_text(raw)
             kind = _HEADER_KINDS.get(name)
             if kind is None:
-                # inline `value`: this branch runs for nearly every header
                 point = header_point(name)
+                if len(text) <= _MEMO_VALUE_LENGTH:
+                    self.header_value(point, text)
+                    continue
+                # inline `value`: this branch runs for nearly every long header
                 if len(out) >= self.max_points:
                     self.exhausted(point)
                 out.append(new_point(point, text, AREA_HEADER))
@@ -548,8 +558,49 @@ class Walker:
                     content_type = content_type or text
                 elif kind is _CONTENT_ENCODING:
                     content_encoding = text
-                value(header_point(name), text, AREA_HEADER)
+                if len(text) <= _MEMO_VALUE_LENGTH:
+                    self.header_value(header_point(name), text)
+                else:
+                    value(header_point(name), text, AREA_HEADER)
         return content_type, content_encoding
+
+    def header_value(self, point: str, text: str) -> None:
+        """`value` for a header, remembered: the same headers (User-Agent, Accept, ...)
+        come with most requests, and their decoded forms depend only on the text.
+
+        A remembered result is replayed only when this request's budgets (points,
+        decoded bytes, escapes) can pay for it as they did the first time; a value
+        that gave a parser hit is never remembered.
+        """
+        key = (self.cfg, point, text)
+        memo = _HEADER_MEMO.get(key)
+        out = self.out
+        if memo is not None:
+            points, decoded, escapes = memo
+            if (
+                len(out) + len(points) <= self.max_points
+                and self.decoded + decoded <= self.cfg.limits.max_decoded_bytes
+                and self.escapes >= escapes
+            ):
+                out.extend(points)
+                self.decoded += decoded
+                self.escapes -= escapes
+                return
+        start, hits, decoded_before, escapes_before = (
+            len(out),
+            len(self.hits),
+            self.decoded,
+            self.escapes,
+        )
+        self.value(point, text, AREA_HEADER)
+        if len(self.hits) == hits:
+            if len(_HEADER_MEMO) >= _MEMO_SIZE:
+                _HEADER_MEMO.clear()
+            _HEADER_MEMO[key] = (
+                tuple(out[start:]),
+                self.decoded - decoded_before,
+                escapes_before - self.escapes,
+            )
 
     def authorization(self, point: str, text: str) -> None:
         """`Bearer <jwt>` / `Basic <base64>`: the credentials are decoded without the scheme."""
