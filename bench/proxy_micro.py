@@ -22,7 +22,9 @@ from wallarm_sidecar.proxy._settings import ProxySettings
 from wallarm_sidecar.proxy._stats import WorkerStats
 
 SHAPES = {
-    "wrk-get": b"GET /api/items?page=2&sort=name HTTP/1.1\r\nHost: localhost:19201\r\n\r\n",
+    "wrk-get": b"GET /api/items?page=2&sort=name HTTP/1.1\r\nHost: localhost:19201\r\n"
+    b"User-Agent: Mozilla/5.0 (X11; Linux x86_64) wallarm-sidecar-bench/1.0\r\n"
+    b"Accept: application/json\r\n\r\n",
     "get": b"GET /api/items?page=2&sort=name HTTP/1.1\r\nHost: localhost\r\n"
     b"User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/120.0 Safari/537.36\r\n"
     b"Accept: application/json\r\nAccept-Language: en-US,en;q=0.9\r\n"
