@@ -14,10 +14,16 @@ from wallarm_sidecar._options import ConfigError, add_options, build_settings, c
 NOT_BUILT: dict[str, str] = {
     "helper": "the node's Cloud jobs alone (split schema)",
     "register": "one-shot node registration with the Cloud",
-    "postanalytics": "postanalytics containers (wstore, jobs, appstructure)",
     "cloud": "the control plane API and Console",
     "demo": "the whole documented story on this machine",
     "localrun": "run an injected pod locally",
+}
+
+
+#: Postanalytics containers (DESIGN §7) that later issues build; `wstore` is built.
+POSTANALYTICS_NOT_BUILT: dict[str, str] = {
+    "jobs": "registration, export of hits to the Cloud, behavioural detections",
+    "appstructure": "API discovery: endpoints, methods and parameters seen",
 }
 
 
@@ -170,15 +176,50 @@ def _add_certgen(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         sub.set_defaults(run=lambda args, action=action: _run_certgen(args, action=action))
 
 
-def _not_built(name: str) -> Callable[[argparse.Namespace], int]:
+def _not_built(name: str, summary: str) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         print(
-            f"wallarm-sidecar {name}: not built yet ({NOT_BUILT[name]}); see the open issues",
+            f"wallarm-sidecar {name}: not built yet ({summary}); see the open issues",
             file=sys.stderr,
         )
         return 2
 
     return run
+
+
+def _run_wstore(args: argparse.Namespace) -> int:
+    from wallarm_sidecar.postanalytics import WSTORE_OPTIONS, WstoreSettings, run_wstore
+
+    try:
+        settings = build_settings(WstoreSettings, collect(args, WSTORE_OPTIONS, os.environ))
+    except ConfigError as error:
+        print(f"wallarm-sidecar postanalytics wstore: {error}", file=sys.stderr)
+        return 2
+    return run_wstore(settings)
+
+
+def _add_postanalytics(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from wallarm_sidecar.postanalytics import WSTORE_OPTIONS
+
+    summary = "the postanalytics containers (wstore, jobs, appstructure)"
+    postanalytics = commands.add_parser(
+        "postanalytics",
+        help=summary,
+        description=summary + ", one per container of <fullname>-postanalytics.",
+        epilog="See docs/postanalytics.md.",
+    )
+    components = postanalytics.add_subparsers(
+        dest="postanalytics_component",
+        metavar="{wstore," + ",".join(POSTANALYTICS_NOT_BUILT) + "}",
+        required=True,
+    )
+    text = "the in-memory store of request records the proxies send (record protocol on 3313)"
+    sub = components.add_parser("wstore", help=text, description=text + ".")
+    add_options(sub, WSTORE_OPTIONS)
+    sub.set_defaults(run=_run_wstore)
+    for name, text in POSTANALYTICS_NOT_BUILT.items():
+        sub = components.add_parser(name, help=f"{text} (not built yet)", description=text)
+        sub.set_defaults(run=_not_built(f"postanalytics {name}", text), accepts_anything=True)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -236,9 +277,10 @@ def build_parser() -> argparse.ArgumentParser:
         )
     sub.set_defaults(run=_run_init_iptables)
     _add_certgen(commands)
+    _add_postanalytics(commands)
     for name, summary in NOT_BUILT.items():
         sub = commands.add_parser(name, help=f"{summary} (not built yet)", description=summary)
-        sub.set_defaults(run=_not_built(name), accepts_anything=True)
+        sub.set_defaults(run=_not_built(name, summary), accepts_anything=True)
     return parser
 
 

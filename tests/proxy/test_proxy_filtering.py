@@ -273,3 +273,15 @@ async def test_kubelet_probes_pass_untouched_and_are_not_attacks(
     assert received.headers["user-agent"] == "kube-probe/1.30"
     (record,) = await wstore.wait_for(1)
     assert record.hits == [] and not record.blocked
+
+
+async def test_closing_the_shipper_ends_its_task(start_proxy: ProxyFactory) -> None:
+    proxy = await start_proxy(wstore_port=free_port(), upstream_reconnect_interval=30)
+    task = asyncio.get_running_loop().create_task(proxy.worker.shipper.run())
+    await asyncio.sleep(0.3)  # it is now waiting to reconnect
+    proxy.worker.shipper.close()
+    await asyncio.wait_for(task, 2)
+    other = asyncio.get_running_loop().create_task(proxy.worker.shipper.run())
+    other.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(other, 2)

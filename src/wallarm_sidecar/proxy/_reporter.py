@@ -94,9 +94,8 @@ class RecordShipper:
         failures = 0
         while not self._closing:
             try:
-                reader, writer = await asyncio.wait_for(
-                    asyncio.open_connection(self.host, self.port), timeout=5.0
-                )
+                async with asyncio.timeout(5.0):
+                    reader, writer = await asyncio.open_connection(self.host, self.port)
             except (OSError, TimeoutError) as error:
                 failures += 1
                 self.stats.tnt_errors += 1
@@ -132,8 +131,12 @@ class RecordShipper:
             await asyncio.sleep(0.02)
 
     async def _sleep(self, seconds: float) -> None:
+        # asyncio.timeout, unlike wait_for on 3.11, never swallows a cancellation.
+        if self._closing:
+            return
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wakeup.wait(), timeout=seconds)
+            async with asyncio.timeout(seconds):
+                await self._wakeup.wait()
         self._wakeup.clear()
 
     async def _session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -142,7 +145,7 @@ class RecordShipper:
         reply = await self._read_frame(reader, decoder)
         if reply.type is not FrameType.HELLO_ACK:
             raise ProtocolError(f"expected HELLO_ACK, got {reply.type.name}: {reply.payload!r}")
-        while True:
+        while not self._closing:
             if self._unacked is None:
                 if not self.queue:
                     await self._sleep(FLUSH_INTERVAL)
@@ -164,7 +167,8 @@ class RecordShipper:
 
     async def _read_frame(self, reader: asyncio.StreamReader, decoder: FrameDecoder) -> Frame:
         while True:
-            data = await asyncio.wait_for(reader.read(65536), timeout=ACK_TIMEOUT)
+            async with asyncio.timeout(ACK_TIMEOUT):
+                data = await reader.read(65536)
             if not data:
                 raise ConnectionResetError("postanalytics closed the connection")
             frames = decoder.feed(data)
