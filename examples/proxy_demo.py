@@ -1,9 +1,10 @@
 """The README's main job until `wallarm-sidecar demo` exists.
 
-Starts a sample application, a record receiver standing in for postanalytics,
-and `wallarm-sidecar proxy` in front of the app; sends the documented test attack
+Starts a sample application, `wallarm-sidecar postanalytics wstore` and
+`wallarm-sidecar proxy` in front of the app; sends the documented test attack
 (`GET /etc/passwd`) in monitoring mode (passed and recorded) and in block mode
-(answered 403), and prints what the node saw. Everything started is stopped.
+(answered 403), and prints the records wstore stored, read from its export
+endpoint as the jobs container will. Everything started is stopped.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ import time
 import urllib.error
 import urllib.request
 
-from wallarm_sidecar.wire import DeliveryLog, ReceiverSession, RequestRecord
+import msgpack
+
+from wallarm_sidecar.wire import RequestRecord
 
 
 def free_port() -> int:
@@ -54,23 +57,44 @@ async def sample_app(reader: asyncio.StreamReader, writer: asyncio.StreamWriter)
         writer.close()
 
 
-class Receiver:
-    def __init__(self) -> None:
-        self.records: list[RequestRecord] = []
-        self.log = DeliveryLog()
+class Wstore:
+    """`wallarm-sidecar postanalytics wstore` as a process, read through /export."""
 
-    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        session = ReceiverSession(self.log)
-        try:
-            while data := await reader.read(65536):
-                reply, records = session.receive(data)
-                self.records.extend(records)
-                writer.write(reply)
-                await writer.drain()
-        except Exception:
-            pass
-        finally:
-            writer.close()
+    def __init__(self) -> None:
+        self.port, self.health, self.metrics, self.export = (free_port() for _ in range(4))
+        self.cursor = 0
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "wallarm_sidecar",
+                "postanalytics",
+                "wstore",
+                "--listen",
+                f"127.0.0.1:{self.port}",
+                "--health-listen",
+                f"127.0.0.1:{self.health}",
+                "--metrics-listen",
+                f"127.0.0.1:{self.metrics}",
+                "--export-listen",
+                f"127.0.0.1:{self.export}",
+                "--arena",
+                "0.05",
+            ],
+            stderr=subprocess.DEVNULL,
+        )
+
+    def read(self) -> list[RequestRecord]:
+        """Records stored since the last read."""
+        url = f"http://127.0.0.1:{self.export}/export?cursor={self.cursor}"
+        with urllib.request.urlopen(url, timeout=5) as response:
+            document = msgpack.unpackb(response.read(), raw=False)
+        self.cursor = document["cursor"]
+        return [RequestRecord.from_wire(raw) for raw in document["records"]]
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(30)
 
 
 def get(url: str) -> tuple[int, bytes]:
@@ -82,7 +106,7 @@ def get(url: str) -> tuple[int, bytes]:
         return error.code, error.read()
 
 
-async def run_mode(mode: str, app_port: int, receiver: Receiver, receiver_port: int) -> bool:
+async def run_mode(mode: str, app_port: int, wstore: Wstore) -> bool:
     listen, status, metrics = free_port(), free_port(), free_port()
     state = tempfile.mkdtemp(prefix="wallarm-demo-")
     env = dict(
@@ -94,7 +118,7 @@ async def run_mode(mode: str, app_port: int, receiver: Receiver, receiver_port: 
         NGINX_WALLARM_METRICS_PORT=f"127.0.0.1:{metrics}",
         NGINX_WORKER_PROCESSES="1",
         WALLARM_WSTORE_HOST="127.0.0.1",
-        WALLARM_WSTORE_PORT=str(receiver_port),
+        WALLARM_WSTORE_PORT=str(wstore.port),
         WALLARM_NODE_DIR=state,
         WALLARM_ACL_DIR=state,
         WALLARM_ACCESS_LOG="off",
@@ -114,19 +138,21 @@ async def run_mode(mode: str, app_port: int, receiver: Receiver, receiver_port: 
         else:
             print("   the proxy did not become ready")
             return False
-        before = len(receiver.records)
         code, _ = await asyncio.to_thread(get, f"http://127.0.0.1:{listen}/products?page=2")
         print(f"   GET /products?page=2 -> {code}")
         code, body = await asyncio.to_thread(get, f"http://127.0.0.1:{listen}/etc/passwd")
         print(f"   GET /etc/passwd      -> {code} {'(passed to the app)' if code == 200 else ''}")
         if code == 403:
             print("   block page says:", body.decode().split("<code>")[1].split("</code>")[0])
+        records: list[RequestRecord] = []
         for _ in range(50):
-            if len(receiver.records) >= before + 2:
+            records += await asyncio.to_thread(wstore.read)
+            if len(records) >= 2:
                 break
             await asyncio.sleep(0.1)
+        print(f"   wstore stored {len(records)} records for these requests")
         detected = False
-        for record in receiver.records[before:]:
+        for record in records:
             for hit in record.hits:
                 detected = True
                 print(
@@ -149,16 +175,23 @@ async def run_mode(mode: str, app_port: int, receiver: Receiver, receiver_port: 
 
 
 async def main() -> int:
-    receiver = Receiver()
     app = await asyncio.start_server(sample_app, "127.0.0.1", 0)
-    sink = await asyncio.start_server(receiver.handle, "127.0.0.1", 0)
     app_port = app.sockets[0].getsockname()[1]
-    sink_port = sink.sockets[0].getsockname()[1]
-    print(f"sample app on 127.0.0.1:{app_port}; record receiver on 127.0.0.1:{sink_port}")
-    ok = await run_mode("monitoring", app_port, receiver, sink_port)
-    ok = await run_mode("block", app_port, receiver, sink_port) and ok
-    app.close()
-    sink.close()
+    wstore = Wstore()
+    print(f"sample app on 127.0.0.1:{app_port}; postanalytics wstore on 127.0.0.1:{wstore.port}")
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                if get(f"http://127.0.0.1:{wstore.health}/health")[0] == 200:
+                    break
+            except OSError:
+                await asyncio.sleep(0.1)
+        ok = await run_mode("monitoring", app_port, wstore)
+        ok = await run_mode("block", app_port, wstore) and ok
+    finally:
+        app.close()
+        await asyncio.to_thread(wstore.stop)
     print("\nresult:", "the test attack was detected in both modes" if ok else "FAILED")
     return 0 if ok else 1
 
