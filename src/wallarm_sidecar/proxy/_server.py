@@ -63,6 +63,19 @@ IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
 MAX_PENDING_EVENTS = 32
 
 
+#: Header names as the engine wants them (latin-1, lower case), by their bytes: a
+#: handful of names make up nearly all headers. Bounded: cleared whole when full.
+_HEADER_NAMES: dict[bytes, str] = {}
+
+
+def _header_name(name: bytes) -> str:
+    text = name.decode("latin-1").lower()
+    if len(_HEADER_NAMES) >= 1024:
+        _HEADER_NAMES.clear()
+    _HEADER_NAMES[name] = text
+    return text
+
+
 class State(enum.IntEnum):
     IDLE = 0  # waiting for a request head
     BODY_HOLD = 1  # buffering the inspected part of the body
@@ -478,7 +491,9 @@ class ClientConnection(asyncio.Protocol):
         if self.mode is FilteringMode.OFF:
             self.acl = AclStatus.NONE
         else:
-            self.acl = worker.ip_lists.lookup(self.client_ip, settings.application, time.time())
+            self.acl = worker.ip_lists.lookup(
+                self.client_ip, settings.application, self.started_wall
+            )
             if self.acl is AclStatus.ALLOW:
                 worker.stats.acl_allow_list += 1
         decision = decide_before_inspection(self.mode, self.acl)
@@ -505,13 +520,14 @@ class ClientConnection(asyncio.Protocol):
         assert head is not None
         worker = self.worker
         if self.mode is not FilteringMode.OFF:
+            header_names = _HEADER_NAMES
             body = b"".join(self.body_buffer) if self.body_buffer else b""
             limit = worker.settings.inspect_body_limit
             request = InspectedRequest(
                 method=head.method,
                 target=head.target.decode("latin-1"),
                 headers=[
-                    (name.decode("latin-1").lower(), value.decode("latin-1"))
+                    (header_names.get(name) or _header_name(name), value.decode("latin-1"))
                     for name, value in head.headers
                 ],
                 body=body[:limit],
