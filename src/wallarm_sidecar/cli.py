@@ -14,7 +14,6 @@ from wallarm_sidecar._options import ConfigError, add_options, build_settings, c
 NOT_BUILT: dict[str, str] = {
     "helper": "the node's Cloud jobs alone (split schema)",
     "register": "one-shot node registration with the Cloud",
-    "cloud": "the control plane API and Console",
     "demo": "the whole documented story on this machine",
     "localrun": "run an injected pod locally",
 }
@@ -222,6 +221,67 @@ def _add_postanalytics(commands: argparse._SubParsersAction[argparse.ArgumentPar
         sub.set_defaults(run=_not_built(f"postanalytics {name}", text), accepts_anything=True)
 
 
+def _run_cloud(args: argparse.Namespace) -> int:
+    from wallarm_sidecar.cloud import CLOUD_OPTIONS, CloudError, CloudSettings, run_cloud
+
+    try:
+        settings = build_settings(CloudSettings, collect(args, CLOUD_OPTIONS, os.environ))
+        return run_cloud(settings)
+    except (ConfigError, CloudError) as error:
+        print(f"wallarm-sidecar cloud: {error}", file=sys.stderr)
+        return 2
+
+
+def _run_cloud_token_create(args: argparse.Namespace) -> int:
+    from wallarm_sidecar.cloud import (
+        DATABASE_OPTIONS,
+        CloudError,
+        CloudSettings,
+        TokenUsage,
+        mint_token,
+    )
+
+    try:
+        settings = build_settings(CloudSettings, collect(args, DATABASE_OPTIONS, os.environ))
+        usage = TokenUsage(args.usage)
+        if (usage is TokenUsage.NODE) != bool(args.group):
+            raise ConfigError("--group NAME goes with --usage node, and only with it")
+        token = mint_token(settings, usage=usage, group=args.group, name=args.name or "")
+    except (ConfigError, CloudError) as error:
+        print(f"wallarm-sidecar cloud token create: {error}", file=sys.stderr)
+        return 2
+    print(f"wallarm-sidecar cloud: created a {usage.value} token; it is shown once:")
+    print(token)
+    return 0
+
+
+def _add_cloud(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from wallarm_sidecar.cloud import CLOUD_OPTIONS, DATABASE_OPTIONS
+
+    summary = "the control plane API (tokens, nodes, hits, attacks, settings, IP lists)"
+    cloud = commands.add_parser(
+        "cloud",
+        help=summary,
+        description=summary + ". The Console (web UI) is not built yet.",
+        epilog="Without an admin token, the first start makes one and prints it once. "
+        "See docs/cloud.md.",
+    )
+    add_options(cloud, CLOUD_OPTIONS)
+    cloud.set_defaults(run=_run_cloud)
+    actions = cloud.add_subparsers(dest="cloud_action", metavar="{token}")
+    token = actions.add_parser("token", help="manage API and node tokens from scripts")
+    token_actions = token.add_subparsers(dest="token_action", metavar="{create}", required=True)
+    text = "create a token and print it as the last line (only its hash is stored)"
+    create = token_actions.add_parser("create", help=text, description=text + ".")
+    add_options(create, DATABASE_OPTIONS)
+    create.add_argument(
+        "--usage", required=True, choices=("deployment", "read-only", "node"), help="token usage"
+    )
+    create.add_argument("--group", help="node group (node tokens only)")
+    create.add_argument("--name", help="a label shown in the token list")
+    create.set_defaults(run=_run_cloud_token_create)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from wallarm_sidecar.proxy import PROXY_OPTIONS
 
@@ -278,6 +338,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.set_defaults(run=_run_init_iptables)
     _add_certgen(commands)
     _add_postanalytics(commands)
+    _add_cloud(commands)
     for name, summary in NOT_BUILT.items():
         sub = commands.add_parser(name, help=f"{summary} (not built yet)", description=summary)
         sub.set_defaults(run=_not_built(name, summary), accepts_anything=True)

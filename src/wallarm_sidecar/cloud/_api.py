@@ -1,0 +1,666 @@
+"""The REST API under /api/v1 (DESIGN §8): FastAPI routes over the store."""
+
+import base64
+import binascii
+import json
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, Response
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPBearer
+from sqlalchemy import delete, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from wallarm_sidecar import __version__
+from wallarm_sidecar.cloud import _schemas as s
+from wallarm_sidecar.cloud._db import Database
+from wallarm_sidecar.cloud._models import Attack, Hit, IpListEntry, ModeRule, Node, NodeGroup, Token
+from wallarm_sidecar.cloud._tokens import (
+    DEFAULT_GROUP,
+    NODE_CREDENTIAL_PREFIX,
+    Principal,
+    TokenUsage,
+    create_token,
+    ensure_group,
+    find_principal,
+    hash_secret,
+    new_secret,
+)
+from wallarm_sidecar.injector import CredentialClaims, CredentialError, verify_scoped_credential
+
+#: Hits of one type from one source against one target this close in time are one attack.
+ATTACK_WINDOW = 900.0
+MAX_BODY = 8 * 1024 * 1024
+SCOPED_PREFIX = "wsc1."
+
+_bearer = HTTPBearer(auto_error=False, description="API token, node token or node credential")
+
+#: Who may call what (the registered node's credential is "registered-node").
+WRITE = frozenset({TokenUsage.DEPLOYMENT.value})
+READ = frozenset({TokenUsage.DEPLOYMENT.value, TokenUsage.READ_ONLY.value})
+REGISTER = frozenset({TokenUsage.DEPLOYMENT.value, TokenUsage.NODE.value, "scoped"})
+NODE_SYNC = frozenset({*READ, "registered-node"})
+INGEST = frozenset({TokenUsage.DEPLOYMENT.value, "registered-node"})
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    principal: Principal
+    #: Set when the caller used a scoped credential (which only registers nodes).
+    claims: CredentialClaims | None = None
+
+    @property
+    def role(self) -> str:
+        return "scoped" if self.claims is not None else self.principal.usage
+
+
+def _unauthorized(message: str) -> HTTPException:
+    return HTTPException(401, message, headers={"WWW-Authenticate": "Bearer"})
+
+
+def create_app(database: Database) -> FastAPI:
+    """The Cloud's ASGI application over a migrated database."""
+    app = FastAPI(
+        title="wallarm-sidecar Cloud API",
+        version=__version__,
+        openapi_url="/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.database = database
+
+    def sessions() -> Iterator[Session]:
+        with database.read() as session:
+            yield session
+
+    def caller(request: Request) -> Caller:
+        header = request.headers.get("authorization", "")
+        scheme, _, secret = header.partition(" ")
+        secret = secret.strip()
+        if scheme.lower() != "bearer" or not secret:
+            raise _unauthorized("a Bearer token is required")
+        with database.read() as session:
+            if secret.startswith(SCOPED_PREFIX):
+                return _scoped_caller(session, secret)
+            principal = find_principal(session, secret)
+        if principal is None:
+            raise _unauthorized("unknown or revoked token")
+        return Caller(principal)
+
+    def allow(roles: frozenset[str]) -> Callable[..., Caller]:
+        def check(
+            who: Annotated[Caller, Depends(caller)],
+            _scheme: Annotated[Any, Depends(_bearer)] = None,
+        ) -> Caller:
+            if who.role not in roles:
+                raise HTTPException(403, f"a {who.role} credential may not do this")
+            return who
+
+        return check
+
+    Reader = Annotated[Caller, Depends(allow(READ))]
+    Writer = Annotated[Caller, Depends(allow(WRITE))]
+    Db = Annotated[Session, Depends(sessions)]
+    Limit = Annotated[int, Query(ge=1, le=s.MAX_PAGE)]
+    Offset = Annotated[int, Query(ge=0, le=10_000_000)]
+
+    api = APIRouter(prefix="/api/v1")
+
+    # -- tokens --------------------------------------------------------------------------
+    @api.post("/tokens", status_code=201, response_model=s.TokenCreated)
+    def create_api_token(body: s.TokenCreate, _who: Writer) -> s.TokenCreated:
+        with database.write() as session:
+            token, secret = create_token(
+                session, usage=body.usage, group=body.group, name=body.name
+            )
+            return s.TokenCreated(**_token_out(token).model_dump(), token=secret)
+
+    @api.get("/tokens", response_model=s.Page[s.TokenOut])
+    def list_tokens(_who: Reader, db: Db, limit: Limit = 100, offset: Offset = 0) -> Any:
+        query = select(Token).order_by(Token.id)
+        return _page(db, query, limit, offset, _token_out)
+
+    @api.post("/tokens/{token_id}/revoke", response_model=s.TokenOut)
+    def revoke_token(token_id: int, _who: Writer) -> s.TokenOut:
+        with database.write() as session:
+            token = session.get(Token, token_id)
+            if token is None:
+                raise HTTPException(404, "no such token")
+            if token.revoked_at is None:
+                token.revoked_at = time.time()
+            # Its scoped-credential key goes too: every credential minted from it fails.
+            token.derived_key = None
+            return _token_out(token)
+
+    @api.delete("/tokens/{token_id}", response_model=s.TokenOut)
+    def delete_token(token_id: int, who: Writer) -> s.TokenOut:
+        return revoke_token(token_id, who)
+
+    # -- nodes ---------------------------------------------------------------------------
+    @api.post("/nodes/register", response_model=s.NodeRegistered)
+    def register_node(
+        body: s.NodeRegister, who: Annotated[Caller, Depends(allow(REGISTER))]
+    ) -> s.NodeRegistered:
+        namespace = body.namespace
+        if who.claims is not None:
+            group = who.claims.group
+            namespace = who.claims.namespace
+        elif who.principal.usage == TokenUsage.NODE.value:
+            group = who.principal.token.node_group or "" if who.principal.token else ""
+        else:
+            group = body.group or DEFAULT_GROUP
+        if body.group is not None and body.group != group:
+            raise HTTPException(403, f"this credential registers nodes into group {group!r} only")
+        secret = new_secret(NODE_CREDENTIAL_PREFIX)
+        now = time.time()
+        with database.write() as session:
+            node_group = ensure_group(session, group)
+            node = session.scalar(
+                select(Node).where(Node.group_id == node_group.id, Node.name == body.name)
+            )
+            if node is None:
+                node = Node(name=body.name, group_id=node_group.id, registered_at=now)
+                session.add(node)
+            node.namespace = namespace
+            node.pod = body.pod or body.name
+            node.credential_hash = hash_secret(secret)
+            node.registered_by = who.principal.token.id if who.principal.token else None
+            node.last_seen = now
+            node.revoked_at = None
+            session.flush()
+            return s.NodeRegistered(**_node_out(node, group).model_dump(), node_credential=secret)
+
+    @api.get("/nodes", response_model=s.Page[s.NodeOut])
+    def list_nodes(
+        _who: Reader,
+        db: Db,
+        group: Annotated[str | None, Query(max_length=200)] = None,
+        seen_since: Annotated[float | None, Query(ge=0)] = None,
+        limit: Limit = 100,
+        offset: Offset = 0,
+    ) -> Any:
+        query = select(Node, NodeGroup.name).join(NodeGroup, Node.group_id == NodeGroup.id)
+        if group is not None:
+            query = query.where(NodeGroup.name == group)
+        if seen_since is not None:
+            query = query.where(Node.last_seen >= seen_since)
+        query = query.order_by(NodeGroup.name, Node.name)
+        return _page(db, query, limit, offset, lambda row: _node_out(row[0], row[1]), rows=True)
+
+    @api.post("/nodes/{node_id}/revoke", response_model=s.NodeOut)
+    def revoke_node(node_id: int, _who: Writer) -> s.NodeOut:
+        """Refuse this node's credential from now on (it may register again)."""
+        with database.write() as session:
+            row = session.execute(
+                select(Node, NodeGroup.name)
+                .join(NodeGroup, Node.group_id == NodeGroup.id)
+                .where(Node.id == node_id)
+            ).first()
+            if row is None:
+                raise HTTPException(404, "no such node")
+            if row[0].revoked_at is None:
+                row[0].revoked_at = time.time()
+            return _node_out(row[0], row[1])
+
+    @api.get("/nodes/config")
+    def node_config(
+        who: Annotated[Caller, Depends(allow(NODE_SYNC))],
+        group: Annotated[str | None, Query(max_length=200)] = None,
+    ) -> dict[str, Any]:
+        """What a node syncs: `node-config.json` and `ip-lists.json` (docs/proxy.md)."""
+        principal = who.principal
+        if principal.node is not None:
+            if group is not None and group != principal.node_group:
+                raise HTTPException(403, "a node reads its own group's configuration only")
+            group = principal.node_group
+            with database.write() as session:
+                node = session.get(Node, principal.node.id)
+                if node is not None:
+                    node.last_seen = time.time()
+        with database.read() as session:
+            return {
+                "node_config": _node_config(session, group or DEFAULT_GROUP),
+                "ip_lists": _ip_lists_document(session, time.time()),
+            }
+
+    # -- hits and attacks ----------------------------------------------------------------
+    @api.post("/hits", response_model=s.IngestResult)
+    def ingest_hits(
+        body: s.HitsIngest, who: Annotated[Caller, Depends(allow(INGEST))]
+    ) -> s.IngestResult:
+        with database.write() as session:
+            if who.principal.node is not None:
+                node = session.get(Node, who.principal.node.id)
+                if node is not None:
+                    node.last_seen = time.time()
+            return _ingest(session, body.records, who.principal)
+
+    @api.get("/hits", response_model=s.Page[s.HitOut])
+    def list_hits(
+        *,
+        _who: Reader,
+        db: Db,
+        attack_id: int | None = None,
+        type: Annotated[str | None, Query(max_length=64)] = None,
+        since: Annotated[float | None, Query(ge=0)] = None,
+        until: Annotated[float | None, Query(ge=0)] = None,
+        node_group: Annotated[str | None, Query(max_length=200)] = None,
+        application: Annotated[str | None, Query(max_length=200)] = None,
+        blocked: bool | None = None,
+        limit: Limit = 100,
+        offset: Offset = 0,
+    ) -> Any:
+        query = select(Hit).order_by(Hit.time.desc(), Hit.id.desc())
+        for column, value in (
+            (Hit.attack_id, attack_id),
+            (Hit.attack_type, type),
+            (Hit.node_group, node_group),
+            (Hit.application, application),
+            (Hit.blocked, blocked),
+        ):
+            if value is not None:
+                query = query.where(column == value)
+        if since is not None:
+            query = query.where(Hit.time >= since)
+        if until is not None:
+            query = query.where(Hit.time <= until)
+        return _page(db, query, limit, offset, _hit_out)
+
+    @api.get("/attacks", response_model=s.Page[s.AttackOut])
+    def list_attacks(
+        *,
+        _who: Reader,
+        db: Db,
+        type: Annotated[str | None, Query(max_length=64)] = None,
+        since: Annotated[float | None, Query(ge=0)] = None,
+        until: Annotated[float | None, Query(ge=0)] = None,
+        node_group: Annotated[str | None, Query(max_length=200)] = None,
+        application: Annotated[str | None, Query(max_length=200)] = None,
+        blocked: bool | None = None,
+        limit: Limit = 100,
+        offset: Offset = 0,
+    ) -> Any:
+        query = select(Attack).order_by(Attack.last_seen.desc(), Attack.id.desc())
+        for column, value in (
+            (Attack.attack_type, type),
+            (Attack.node_group, node_group),
+            (Attack.application, application),
+        ):
+            if value is not None:
+                query = query.where(column == value)
+        if since is not None:
+            query = query.where(Attack.last_seen >= since)
+        if until is not None:
+            query = query.where(Attack.first_seen <= until)
+        if blocked is not None:
+            query = query.where(Attack.blocked_hits > 0 if blocked else Attack.blocked_hits == 0)
+        return _page(db, query, limit, offset, _attack_out)
+
+    # -- settings and IP lists -----------------------------------------------------------
+    @api.get("/settings", response_model=s.SettingsDoc)
+    def get_settings(_who: Reader, db: Db) -> s.SettingsDoc:
+        return _settings_doc(db)
+
+    @api.put("/settings", response_model=s.SettingsDoc)
+    def put_settings(body: s.SettingsDoc, _who: Writer) -> s.SettingsDoc:
+        with database.write() as session:
+            session.execute(delete(ModeRule))
+            session.add_all(
+                ModeRule(
+                    node_group=rule.node_group or "",
+                    application=rule.application or "",
+                    mode=rule.mode,
+                )
+                for rule in body.rules
+            )
+            session.flush()
+            return _settings_doc(session)
+
+    @api.get("/ip-lists", response_model=s.Page[s.IpListEntryOut])
+    def list_ip_lists(
+        *,
+        _who: Reader,
+        db: Db,
+        list: s.ListKind | None = None,
+        application: Annotated[str | None, Query(max_length=200)] = None,
+        include_expired: bool = False,
+        limit: Limit = 100,
+        offset: Offset = 0,
+    ) -> Any:
+        query = select(IpListEntry).order_by(IpListEntry.id)
+        if list is not None:
+            query = query.where(IpListEntry.list == list)
+        if application is not None:
+            query = query.where(IpListEntry.application == application)
+        if not include_expired:
+            query = query.where(_unexpired(time.time()))
+        return _page(db, query, limit, offset, _entry_out)
+
+    @api.post("/ip-lists", status_code=201, response_model=s.IpListEntryOut)
+    def add_ip_list_entry(body: s.IpListEntryIn, _who: Writer) -> s.IpListEntryOut:
+        with database.write() as session:
+            entry = IpListEntry(**body.model_dump(), created_at=time.time())
+            session.add(entry)
+            session.flush()
+            return _entry_out(entry)
+
+    @api.delete("/ip-lists/{entry_id}", status_code=204)
+    def delete_ip_list_entry(entry_id: int, _who: Writer) -> Response:
+        with database.write() as session:
+            entry = session.get(IpListEntry, entry_id)
+            if entry is None:
+                raise HTTPException(404, "no such IP list entry")
+            session.delete(entry)
+        return Response(status_code=204)
+
+    app.include_router(api)
+
+    @app.middleware("http")
+    async def bounded_bodies(request: Request, call_next: Any) -> Any:
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
+            return JSONResponse({"detail": f"body larger than {MAX_BODY} bytes"}, 413)
+        return await call_next(request)
+
+    @app.exception_handler(RequestValidationError)
+    async def named_fields(_request: Request, error: RequestValidationError) -> JSONResponse:
+        errors = jsonable_encoder(error.errors())
+        message = "; ".join(
+            f"{'.'.join(str(part) for part in e.get('loc', ())[1:]) or 'body'}: {e.get('msg', '')}"
+            for e in errors
+        )
+        return JSONResponse({"detail": errors, "message": message}, status_code=422)
+
+    return app
+
+
+# -- authentication helpers ------------------------------------------------------------------
+def _scoped_caller(session: Session, credential: str) -> Caller:
+    """Verify a wsc1 credential with the stored derived key (docs/scoped-credential.md)."""
+    parts = credential.split(".")
+    if len(parts) != 3:
+        raise _unauthorized("not a wsc1 scoped credential")
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+        key_id = payload["kid"] if isinstance(payload, dict) else None
+    except (ValueError, KeyError, binascii.Error):
+        raise _unauthorized("the scoped credential is not well formed") from None
+    if not isinstance(key_id, str):
+        raise _unauthorized("the scoped credential is not well formed")
+    tokens = session.scalars(select(Token).where(Token.key_id == key_id)).all()
+    for token in tokens:
+        if token.derived_key is None or token.revoked_at is not None:
+            continue
+        if token.usage != TokenUsage.DEPLOYMENT.value:
+            continue
+        try:
+            claims = verify_scoped_credential(credential, token.derived_key)
+        except CredentialError:
+            continue
+        return Caller(Principal(token=token), claims=claims)
+    raise _unauthorized("the scoped credential is unknown, revoked or forged")
+
+
+# -- queries and documents -------------------------------------------------------------------
+def _page(
+    session: Session,
+    query: Any,
+    limit: int,
+    offset: int,
+    convert: Callable[[Any], Any],
+    *,
+    rows: bool = False,
+) -> dict[str, Any]:
+    result = session.execute(query.limit(limit + 1).offset(offset))
+    found = [convert(row) for row in (result.all() if rows else result.scalars().all())]
+    more = len(found) > limit
+    return {
+        "items": found[:limit],
+        "limit": limit,
+        "offset": offset,
+        "next_offset": offset + limit if more else None,
+    }
+
+
+def _unexpired(now: float) -> Any:
+    return or_(IpListEntry.expires_at.is_(None), IpListEntry.expires_at > now)
+
+
+def _node_config(session: Session, group: str) -> dict[str, Any]:
+    """node-config.json for a group: its own rules beat the rules for every group."""
+    rules = session.scalars(select(ModeRule).where(ModeRule.node_group.in_(["", group]))).all()
+    # Rules for every group first, so the group's own overwrite them.
+    ordered = sorted(rules, key=lambda rule: rule.node_group != "")
+    mode: str | None = None
+    applications: dict[str, str] = {}
+    for rule in ordered:
+        if rule.application:
+            applications[rule.application] = rule.mode
+        else:
+            mode = rule.mode
+    return {"version": 1, "mode": mode, "applications": applications}
+
+
+def _ip_lists_document(session: Session, now: float) -> dict[str, Any]:
+    entries = session.scalars(
+        select(IpListEntry).where(_unexpired(now)).order_by(IpListEntry.id)
+    ).all()
+    return {
+        "version": 1,
+        "entries": [
+            {
+                "list": entry.list,
+                "ip": entry.ip,
+                "expires_at": entry.expires_at,
+                "application": entry.application,
+            }
+            for entry in entries
+        ],
+    }
+
+
+def _settings_doc(session: Session) -> s.SettingsDoc:
+    rules = session.scalars(
+        select(ModeRule).order_by(ModeRule.node_group, ModeRule.application)
+    ).all()
+    return s.SettingsDoc(
+        rules=[
+            s.ModeRuleIn(
+                node_group=rule.node_group or None,
+                application=rule.application or None,
+                mode=rule.mode,  # type: ignore[arg-type]
+            )
+            for rule in rules
+        ]
+    )
+
+
+# -- ingest ------------------------------------------------------------------------------------
+def _ingest(session: Session, records: list[s.RecordIn], sender: Principal) -> s.IngestResult:
+    """Store each hit once, keyed by (request_id, point, attack_type), and group it."""
+    stored = duplicates = 0
+    now = time.time()
+    request_ids = list({record.request_id for record in records})
+    known: set[tuple[str, str, str]] = set()
+    for start in range(0, len(request_ids), 200):
+        chunk = request_ids[start : start + 200]
+        known.update(
+            (row[0], row[1], row[2])
+            for row in session.execute(
+                select(Hit.request_id, Hit.point, Hit.attack_type).where(Hit.request_id.in_(chunk))
+            )
+        )
+    groups: dict[str, str] = {}
+    for record in records:
+        group = _group_of(session, record.node, sender, groups)
+        for hit in record.hits:
+            key = (record.request_id, hit.point, hit.attack_type)
+            if key in known:
+                duplicates += 1
+                continue
+            known.add(key)
+            try:
+                with session.begin_nested():
+                    attack = _attack_for(session, record, hit, group)
+                    session.add(
+                        Hit(
+                            request_id=record.request_id,
+                            point=hit.point,
+                            attack_type=hit.attack_type,
+                            fragment=hit.fragment,
+                            rule_id=hit.rule_id,
+                            blocked=hit.blocked or record.blocked,
+                            time=record.time,
+                            node_name=record.node,
+                            node_group=group,
+                            application=record.application,
+                            client_ip=record.client_ip,
+                            method=record.method,
+                            host=record.host,
+                            path=record.path,
+                            status=record.status,
+                            mode=record.mode,
+                            attack_id=attack.id,
+                            received_at=now,
+                        )
+                    )
+                    session.flush()
+            except IntegrityError:
+                # Another writer stored it between our look-up and our insert.
+                duplicates += 1
+                continue
+            stored += 1
+    return s.IngestResult(stored=stored, duplicates=duplicates)
+
+
+def _group_of(session: Session, node_name: str, sender: Principal, cache: dict[str, str]) -> str:
+    if sender.node is not None and node_name in ("", sender.node.name):
+        return sender.node_group or ""
+    if node_name not in cache:
+        found = session.scalar(
+            select(NodeGroup.name)
+            .join(Node, Node.group_id == NodeGroup.id)
+            .where(Node.name == node_name)
+            .limit(1)
+        )
+        cache[node_name] = found or sender.node_group or ""
+    return cache[node_name]
+
+
+def _attack_for(session: Session, record: s.RecordIn, hit: s.HitIn, group: str) -> Attack:
+    attack = session.scalar(
+        select(Attack)
+        .where(
+            Attack.attack_type == hit.attack_type,
+            Attack.client_ip == record.client_ip,
+            Attack.host == record.host,
+            Attack.path == record.path,
+            Attack.node_group == group,
+            Attack.last_seen >= record.time - ATTACK_WINDOW,
+            Attack.first_seen <= record.time + ATTACK_WINDOW,
+        )
+        .order_by(Attack.last_seen.desc())
+        .limit(1)
+    )
+    if attack is None:
+        attack = Attack(
+            attack_type=hit.attack_type,
+            client_ip=record.client_ip,
+            host=record.host,
+            path=record.path,
+            node_group=group,
+            application=record.application,
+            first_seen=record.time,
+            last_seen=record.time,
+            hits=0,
+            blocked_hits=0,
+        )
+        session.add(attack)
+        session.flush()
+    attack.first_seen = min(attack.first_seen, record.time)
+    attack.last_seen = max(attack.last_seen, record.time)
+    attack.hits += 1
+    attack.blocked_hits += int(hit.blocked or record.blocked)
+    return attack
+
+
+# -- conversions -------------------------------------------------------------------------------
+def _token_out(token: Token) -> s.TokenOut:
+    return s.TokenOut(
+        id=token.id,
+        name=token.name,
+        usage=token.usage,
+        group=token.node_group,
+        created_at=token.created_at,
+        revoked_at=token.revoked_at,
+    )
+
+
+def _node_out(node: Node, group: str) -> s.NodeOut:
+    return s.NodeOut(
+        id=node.id,
+        name=node.name,
+        group=group,
+        namespace=node.namespace,
+        pod=node.pod,
+        registered_at=node.registered_at,
+        last_seen=node.last_seen,
+    )
+
+
+def _hit_out(hit: Hit) -> s.HitOut:
+    return s.HitOut(
+        id=hit.id,
+        attack_id=hit.attack_id,
+        request_id=hit.request_id,
+        time=hit.time,
+        attack_type=hit.attack_type,
+        point=hit.point,
+        fragment=hit.fragment,
+        rule_id=hit.rule_id,
+        blocked=hit.blocked,
+        node=hit.node_name,
+        node_group=hit.node_group,
+        application=hit.application,
+        client_ip=hit.client_ip,
+        method=hit.method,
+        host=hit.host,
+        path=hit.path,
+        status=hit.status,
+        mode=hit.mode,
+    )
+
+
+def _attack_out(attack: Attack) -> s.AttackOut:
+    return s.AttackOut(
+        id=attack.id,
+        attack_type=attack.attack_type,
+        client_ip=attack.client_ip,
+        host=attack.host,
+        path=attack.path,
+        node_group=attack.node_group,
+        application=attack.application,
+        first_seen=attack.first_seen,
+        last_seen=attack.last_seen,
+        hits=attack.hits,
+        blocked_hits=attack.blocked_hits,
+        blocked=attack.blocked_hits > 0,
+    )
+
+
+def _entry_out(entry: IpListEntry) -> s.IpListEntryOut:
+    return s.IpListEntryOut(
+        id=entry.id,
+        list=entry.list,
+        ip=entry.ip,
+        expires_at=entry.expires_at,
+        application=entry.application,
+        comment=entry.comment,
+        created_at=entry.created_at,
+    )

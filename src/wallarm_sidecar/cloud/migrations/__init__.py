@@ -1,0 +1,1 @@
+"""Alembic migrations of the Cloud's database, run at start-up by `migrate`."""
