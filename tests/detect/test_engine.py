@@ -6,6 +6,8 @@ import base64
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from wallarm_sidecar.detect import CLEAN, DetectionEngine, InspectedRequest, Verdict
 from wallarm_sidecar.detect._engine import value_type
@@ -262,3 +264,161 @@ def test_session_id_from_another_site_is_fixation(request_: InspectedRequest) ->
 def test_session_id_without_a_foreign_referer_passes(request_: InspectedRequest) -> None:
     kinds = _kinds(ENGINE.inspect(request_))
     assert not any(kind == "session_fixation" for kind, _point in kinds), kinds
+
+
+# --- the fast paths change nothing: the engine against a straightforward inspection ---
+
+
+def _straightforward(engine: DetectionEngine, request: InspectedRequest) -> Verdict:
+    """What `inspect` computes, the plain way: every value through `scan`, in order,
+    no joined prefilter pass, no remembered findings, parameter types by the patterns.
+    """
+    import re2
+
+    from wallarm_sidecar.detect import AttackHit, _engine
+    from wallarm_sidecar.detect.detectors import ScanBudget
+    from wallarm_sidecar.detect.parsers import extract_points
+
+    points, parser_hits = extract_points(
+        request, disabled=engine.disabled_parsers, limits=engine.limits
+    )
+    hits: dict[tuple[str, str], AttackHit] = {}
+    for hit in parser_hits:
+        hits.setdefault((hit.attack_type, hit.point), hit)
+    scanner = engine._scanner
+    budget = ScanBudget(_engine.TOKENIZER_RUNS_PER_REQUEST)
+    for item in points:
+        value, area = item.value, item.area
+        if len(value) < 3 or value.isdigit() or (len(value) < 6 and value.isalnum()):
+            continue
+        if area == "body_name" and item.point.startswith("post xml "):
+            continue
+        if area == "header":
+            area = _engine._HEADER_AREAS.get(item.point.lower(), area)
+        if area in _engine._CACHED_AREAS and len(value) <= _engine._CACHE_VALUE_LENGTH:
+            findings = scanner.scan(value, area)
+        else:
+            findings = scanner.scan(value, area, budget=budget)
+        for found in findings:
+            hits.setdefault(
+                (found.attack_type, item.point),
+                AttackHit(
+                    attack_type=found.attack_type,
+                    point=item.point,
+                    fragment=found.fragment,
+                    rule_id=found.rule_id,
+                ),
+            )
+    raw = [(p.point, p.value, p.area) for p in points]
+    fixation = _engine._session_fixation(request, raw)
+    if fixation is not None:
+        hits.setdefault((fixation.attack_type, fixation.point), fixation)
+
+    def plain_type(value: str) -> str:
+        if not value:
+            return "empty"
+        if len(value) > 256:
+            return "string"
+        matches = _engine._TYPE_SET.Match(value)
+        return _engine._VALUE_TYPES[min(matches)][0] if matches else "string"
+
+    assert isinstance(_engine._TYPE_SET, re2.Set)
+    seen: dict[str, str] = {}
+    if engine.collect_parameters:
+        for item in points:
+            if item.area in _engine._PARAMETER_AREAS and item.point not in seen:
+                seen[item.point] = plain_type(item.value)
+    return Verdict(hits=tuple(hits.values()), parameters=tuple(seen.items()))
+
+
+def _corpus_requests() -> list[InspectedRequest]:
+    import importlib
+    import os
+    import sys
+    from pathlib import Path
+
+    bench = Path(__file__).resolve().parents[2] / "bench"
+    if str(bench) not in sys.path:
+        sys.path.append(str(bench))
+    crs = importlib.import_module("_crs_corpus")
+    benign = importlib.import_module("_benign_corpus")
+    raws = [request.raw for request in benign.load_benign()]
+    corpus = Path(os.environ.get("CRS_REGRESSION_CORPUS") or crs.default_corpus_dir(bench.parent))
+    if corpus.is_dir():
+        raws.extend(case.raw for case in crs.load_corpus(corpus))
+    requests = [
+        InspectedRequest(
+            method=framed.method, target=framed.target, headers=framed.headers, body=framed.body
+        )
+        for raw in raws
+        for framed in crs.frame(raw).requests
+    ]
+    # values that pull a trigger, repeated (remembered findings), a budget run dry
+    many = "&".join(f"v{n}=x' or 1=1 --" for n in range(300))
+    requests += [
+        _get("/s?a=09/27&b=09/27&c=%3Cscript%3E&d=/etc/passwd&e=../../x"),
+        _get("/s?a=09/27&b=09/27&c=%3Cscript%3E&d=/etc/passwd&e=../../x"),
+        _get("/s?" + many),
+        _get("/s?" + many),
+        _post_json({"a": ["x' or 1=1 --"] * 300, "b": "select * from users where id=1"}),
+        _post_json({"multi": "line one\nline two\nline three' or 1=1", "x": "ok\n' or 1=1"}),
+    ]
+    return requests
+
+
+@pytest.fixture(scope="module")
+def corpus_requests() -> list[InspectedRequest]:
+    return _corpus_requests()
+
+
+@pytest.mark.parametrize("lib_detection", [True, False])
+def test_verdicts_equal_the_straightforward_inspection(
+    corpus_requests: list[InspectedRequest], lib_detection: bool
+) -> None:
+    engine = DetectionEngine(collect_parameters=True, lib_detection=lib_detection)
+    differ = []
+    for _round in range(2):  # the second round answers from the remembered findings
+        for request in corpus_requests:
+            expected = _straightforward(engine, request)
+            verdict = engine.inspect(request)
+            if verdict != expected:
+                differ.append(f"{request.method} {request.target[:80]}: {verdict} != {expected}")
+    assert not differ, f"{len(differ)} verdicts differ:\n" + "\n".join(differ[:10])
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["abc", "x' or 1=1", "def", "<script>alert(1)</script>", "../../etc/passwd"],
+        ["select", "union select 1", "  /etc/passwd", "a" * 300, "é' or 1=1 --", "ok"],
+        ["\u00e9\u00e9'", "\udc80 or 1=1", "${jndi:ldap://x}", "plain words here"],
+    ],
+)
+def test_suspects_cover_every_value_scan_finds_something_in(values: list[str]) -> None:
+    scanner = ENGINE._scanner
+    for area in ("query_value", "body_value", "path", "header"):
+        areas = [area] * len(values)
+        suspects = set(scanner.suspects(values, areas))
+        for position, value in enumerate(values):
+            if scanner.scan(value, area):
+                assert position in suspects, (area, value)
+
+
+_PIECES = [
+    "'", '"', " or ", "1=1", "--", "<", "script", ">", "/etc/passwd", "../", "${", "jndi:",
+    " ", "(", ")", ";", "select ", "union ", "\r", "é", "\uff1c", "`", "$@", "a", "09/27", "on",
+    "error=", "\\", "%", "=", "&&", "|", "id", "cat ", "http://127.0.0.1/", "{{", "}}",
+]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.lists(st.sampled_from(_PIECES), max_size=8).map("".join), min_size=1, max_size=8),
+    st.sampled_from(["query_value", "body_value", "path", "header", "cookie", "user_agent"]),
+)
+def test_suspects_cover_generated_values(values: list[str], area: str) -> None:
+    scanner = ENGINE._scanner
+    suspects = set(scanner.suspects(values, [area] * len(values)))
+    for position, value in enumerate(values):
+        if scanner.scan(value, area):
+            assert position in suspects, value

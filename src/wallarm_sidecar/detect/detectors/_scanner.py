@@ -9,7 +9,8 @@ handed to the SQL, HTML/JS or Log4Shell detector.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re as stdlib_re
+from collections.abc import Iterable, Sequence
 from typing import Any, Final, NamedTuple
 
 import re2
@@ -21,6 +22,13 @@ from wallarm_sidecar.detect.detectors._sqli import detect_sqli
 from wallarm_sidecar.detect.detectors._xss import detect_xss
 
 MAX_FRAGMENT: Final = 200
+#: the prefix that puts a pattern in line mode: `^` and `$` also match at line breaks
+_LINE_MODE: Final = "(?m)"
+_UNANCHORED: Final = re2._Anchor.UNANCHORED
+#: what would make a pattern see joined values differently from lone ones: `\A` and
+#: `\z` (text ends even in line mode), `\C` (any byte, a line break too) and inline
+#: flags that switch line mode off
+_JOIN_BREAKERS: Final = stdlib_re.compile(r"(?<!\\)(?:\\\\)*\\[AzC]|\(\?[a-zA-Z]*-[a-zA-Z]*m")
 
 SCANNED_AREAS: Final = AREAS | {AREA_USER_AGENT}
 
@@ -35,6 +43,12 @@ def _options(max_mem: int = 1 << 20) -> Any:
     options.case_sensitive = False
     options.never_capture = True
     options.max_mem = max_mem
+    return options
+
+
+def _line_options(max_mem: int) -> Any:
+    options = _options(max_mem)
+    options.never_nl = True
     return options
 
 
@@ -116,7 +130,8 @@ class Finding(NamedTuple):
 
 
 class ValueScanner:
-    """Finds attacks in single values; compiled once, then shared (it holds no state)."""
+    """Finds attacks in single values; compiled once, then shared (its only state is
+    the line-mode regexes `suspects` compiles on first use)."""
 
     def __init__(self, rules: Iterable[Rule] = RULES, *, lib_detection: bool = True) -> None:
         self.rules: tuple[Rule, ...] = tuple(rules)
@@ -150,6 +165,37 @@ class ValueScanner:
                 entries.extend(triggers)
                 # the binding's own Set takes bytes and skips the wrapper's checks
                 self._sets[area, document] = (matcher._set, entries)
+            if not document:
+                line_patterns = [rule.pattern for rule in rules]
+                line_patterns.extend(TRIGGERS[name] for name in triggers)
+        # The single-value set once more, in line mode (`(?m)`: `^` and `$` also match
+        # at a line break) and never matching a line break (`never_nl`). On text
+        # without line breaks it is the very same set, so single-line values use it
+        # (the set above then only sees values with line breaks). On single-line values
+        # joined by line breaks it finds exactly the patterns that some value holds
+        # alone: no match can take in a line break, so each lies within one value,
+        # where `^`, `$` and `\b` see at the value's ends what they see in the value
+        # alone (no pattern uses `\A`, `\z`, `\C` or a flag that undoes `(?m)`). One
+        # pass over all of a request's values thus proves most of them clean.
+        line_matcher = re2.Set.SearchSet(_line_options(SET_MEMORY))
+        for pattern in line_patterns:
+            line_matcher.Add(_LINE_MODE + pattern)
+        line_matcher.Compile()
+        self._line_patterns: tuple[str, ...] = tuple(line_patterns)
+        self._joinable = all(_JOIN_BREAKERS.search(pattern) is None for pattern in line_patterns)
+        self._line_set: Any = line_matcher._set
+        self._line_regexes: dict[int, Any] = {}
+        self._line_sets: dict[str, tuple[Any, list[Rule | str | None]]] = {
+            area: (line_matcher._set, self._sets[area, False][1]) for area in SCANNED_AREAS
+        }
+        #: per area, the set indices that can give a finding there (rules of the
+        #: area, and every trigger)
+        self._live: dict[str, frozenset[int]] = {
+            area: frozenset(
+                index for index, entry in enumerate(self._sets[area, False][1]) if entry is not None
+            )
+            for area in SCANNED_AREAS
+        }
         self._regex_of = {
             rule.id: regex for rule, regex in zip(self.rules, self._regexes, strict=True)
         }
@@ -162,7 +208,12 @@ class ValueScanner:
         With a `budget`, the tokenising detectors run only while it lasts (signatures
         always run): one request cannot buy unbounded tokenizer time with many values.
         """
-        matcher, entries = self._sets[area, is_document(value)]
+        if is_document(value):
+            matcher, entries = self._sets[area, True]
+        elif "\n" in value:
+            matcher, entries = self._sets[area, False]
+        else:
+            matcher, entries = self._line_sets[area]
         indices = matcher.Match(value.encode("utf-8", "surrogatepass"))
         if not indices:
             return []
@@ -206,6 +257,74 @@ class ValueScanner:
                 seen.add(attack_type)
                 findings.append(Finding(attack_type, _TRIGGER_RULES[name], found))
         return findings
+
+    def suspects(self, values: Sequence[str], areas: Sequence[str]) -> list[int]:
+        """Which of `values` (each in its area of `areas`) `scan` may find anything in.
+
+        The values must be single-line and not documents (`is_document`): `scan`
+        matches those with the line-mode set, and one pass of it over all of them
+        joined by line breaks finds exactly the patterns that some value holds
+        alone. Indices not returned are proven clean: `scan` would return nothing
+        for them (and spend no budget).
+
+        A pattern that the joined pass found and that counts in some value's area
+        is traced to its values with its own line-mode regex: a search from the
+        start of a value finds the leftmost match at or after it, which lies within
+        one value, so stepping from each match to the next value's start visits
+        every value that holds the pattern.
+        """
+        count = len(values)
+        if count == 0:
+            return []
+        text = "\n".join(values)
+        if not self._joinable or text.count("\n") != count - 1:  # pragma: no cover
+            return list(range(count))  # a value with a line break: no proof
+        data = text.encode("utf-8", "surrogatepass")
+        found = self._line_set.Match(data)
+        if not found:
+            return []
+        live = self._live
+        in_areas = set(areas)
+        traced: list[int] = []
+        for index in found:
+            for area in in_areas:
+                if index in live[area]:
+                    traced.append(index)
+                    break
+        if not traced:
+            return []
+        end = len(data)
+        suspects: set[int] = set()
+        # tracing costs regex searches; past one per value, scanning each value alone
+        # (what the caller does with every suspect) is as cheap: give up the proof
+        searches = count + 2
+        for index in traced:
+            regex = self._line_regex(index)
+            pos = position = 0  # `position` is the value that starts at `pos`
+            while True:
+                searches -= 1
+                if searches < 0:
+                    return list(range(count))
+                begin = regex.Match(_UNANCHORED, data, pos, end)[0][0]
+                if begin < 0:
+                    break
+                # the value holding the match: one more per line break on the way
+                position += data.count(b"\n", pos, begin)
+                if index in live[areas[position]]:
+                    suspects.add(position)
+                pos = data.find(b"\n", begin) + 1
+                if pos == 0:
+                    break
+                position += 1
+        return sorted(suspects)
+
+    def _line_regex(self, index: int) -> Any:
+        regex = self._line_regexes.get(index)
+        if regex is None:
+            pattern = _LINE_MODE + self._line_patterns[index]
+            regex = re2.compile(pattern, _line_options(1 << 20))._regexp
+            self._line_regexes[index] = regex
+        return regex
 
     @staticmethod
     def _run_trigger(name: str, value: str) -> str | None:

@@ -6,7 +6,7 @@ from wallarm_sidecar.detect._model import AttackHit, InspectedRequest
 from wallarm_sidecar.detect._points import AREA_QUERY_NAME, AREA_QUERY_VALUE, PointValue
 from wallarm_sidecar.detect.parsers._decoders import latin1_to_text
 from wallarm_sidecar.detect.parsers._limits import DEFAULT_LIMITS, ParserLimits, PointsExhausted
-from wallarm_sidecar.detect.parsers._walker import Config, Walker
+from wallarm_sidecar.detect.parsers._walker import Config, RawPoint, Walker
 
 _last_config: tuple[frozenset[str], ParserLimits, Config] | None = None
 
@@ -34,6 +34,21 @@ def extract_points(
     `data_bomb` (decompression and entity bombs) and `overlimit_res` (nesting,
     point count or decoded size beyond `limits`); a refused input is not expanded.
     Never raises for any request.
+    """
+    points, hits = extract_raw_points(request, disabled=disabled, limits=limits)
+    return [PointValue(point, value, area) for point, value, area in points], hits
+
+
+def extract_raw_points(
+    request: InspectedRequest,
+    *,
+    disabled: frozenset[str] = frozenset(),
+    limits: ParserLimits = DEFAULT_LIMITS,
+) -> tuple[list[RawPoint], list[AttackHit]]:
+    """`extract_points` with the points as plain `(point, value, area)` tuples.
+
+    The engine's entry: a tuple costs a fraction of a `PointValue`, and this runs
+    for every point of every request.
     """
     walker = Walker(_config(disabled, limits))
     try:

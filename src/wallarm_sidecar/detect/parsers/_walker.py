@@ -9,7 +9,7 @@ Structure parsers (query, cookies, JSON, XML, multipart) call back into it.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any, Final, NoReturn
 
 from wallarm_sidecar.detect._model import AttackHit, InspectedRequest
@@ -22,7 +22,6 @@ from wallarm_sidecar.detect._points import (
     AREA_QUERY_NAME,
     AREA_QUERY_VALUE,
     AREA_RAW_BODY,
-    PointValue,
 )
 from wallarm_sidecar.detect.parsers._decoders import (
     DecompressionBomb,
@@ -94,34 +93,9 @@ _NOT_JSON: Final = object()
 _TOO_DEEP: Final = object()
 
 
-def _point_factory() -> Callable[[str, str, str], PointValue]:
-    """A PointValue constructor that skips the frozen dataclass's `__setattr__` detour.
-
-    Storing through the slot descriptors is what the generated `__init__` does,
-    at about half the cost (it runs for every point of every request). Should
-    PointValue ever change shape, the class itself is used.
-    """
-    if tuple(getattr(PointValue, "__slots__", ())) != ("point", "value", "area") or hasattr(
-        PointValue, "__post_init__"
-    ):  # pragma: no cover
-        return PointValue
-    new = object.__new__
-    set_point = vars(PointValue)["point"].__set__
-    set_value = vars(PointValue)["value"].__set__
-    set_area = vars(PointValue)["area"].__set__
-
-    def new_point(point: str, value: str, area: str) -> PointValue:
-        made: PointValue = new(PointValue)
-        set_point(made, point)
-        set_value(made, value)
-        set_area(made, area)
-        return made
-
-    return new_point
-
-
-#: `PointValue(point, value, area)`, built the fast way
-new_point: Final = _point_factory()
+#: one point as the walker collects it: (point, value, area); `extract_points` hands
+#: them out as `PointValue`s, the engine reads the tuples as they are
+RawPoint = tuple[str, str, str]
 
 
 class Config:
@@ -189,7 +163,7 @@ def parse_json(text: str) -> object:
 
 #: Decoded header values, remembered per (config, point, text): points, decoded
 #: bytes and escapes they cost. Bounded: cleared whole when full.
-_HEADER_MEMO: dict[tuple[object, str, str], tuple[tuple[PointValue, ...], int, int]] = {}
+_HEADER_MEMO: dict[tuple[object, str, str], tuple[tuple[RawPoint, ...], int, int]] = {}
 _MEMO_SIZE: Final = 1024
 _MEMO_VALUE_LENGTH: Final = 512
 
@@ -210,7 +184,7 @@ class Walker:
 
     def __init__(self, cfg: Config) -> None:
         self.cfg = cfg
-        self.out: list[PointValue] = []
+        self.out: list[RawPoint] = []
         self.hits: list[AttackHit] = []
         self.decoded = 0
         self.escapes = cfg.limits.max_escapes
@@ -225,7 +199,7 @@ class Walker:
         out = self.out
         if len(out) >= self.max_points:
             self.exhausted(point)
-        out.append(new_point(point, value, area))
+        out.append((point, value, area))
 
     def exhausted(self, point: str) -> NoReturn:
         fragment = f"more than {self.max_points} points"
@@ -280,7 +254,7 @@ class Walker:
         out = self.out
         if len(out) >= self.max_points:
             self.exhausted(point)
-        out.append(new_point(point, value, area))
+        out.append((point, value, area))
         if value and (len(value) >= self.min_decode or not value.isalnum()):
             self.decode(point, value, area, depth, None)
 
@@ -452,7 +426,7 @@ class Walker:
                     names.add(name)
                     if len(out) >= max_points:
                         self.exhausted(child_point)
-                    out.append(new_point(child_point, name, name_area))
+                    out.append((child_point, name, name_area))
             else:
                 child_point = prefix + str(key)
             kind = type(child)
@@ -467,7 +441,7 @@ class Walker:
                 decodable = False
             if len(out) >= max_points:
                 self.exhausted(child_point)
-            out.append(new_point(child_point, leaf, value_area))
+            out.append((child_point, leaf, value_area))
             if decodable:
                 self.decode(child_point, leaf, value_area, depth, None)
 
@@ -504,8 +478,8 @@ class Walker:
                 self.emit(point, name, name_area)  # raises, or emits the last one
                 self.exhausted(point)
             # inline emissions: this loop runs for every parameter of every request
-            out.append(new_point(point, name, name_area))
-            out.append(new_point(point, val, value_area))
+            out.append((point, name, name_area))
+            out.append((point, val, value_area))
             if val and (len(val) >= min_decode or not val.isalnum()):
                 self.decode(point, val, value_area, depth, None)
 
@@ -544,7 +518,7 @@ class Walker:
                 # inline `value`: this branch runs for nearly every long header
                 if len(out) >= self.max_points:
                     self.exhausted(point)
-                out.append(new_point(point, text, AREA_HEADER))
+                out.append((point, text, AREA_HEADER))
                 if text and (len(text) >= min_decode or not text.isalnum()):
                     self.decode(point, text, AREA_HEADER, 0, None)
             elif kind is _SKIP:
