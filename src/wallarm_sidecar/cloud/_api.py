@@ -13,7 +13,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPBearer
-from sqlalchemy import delete, or_, select
+from sqlalchemy import Select, delete, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -256,16 +256,14 @@ def create_app(database: Database) -> FastAPI:
         limit: Limit = 100,
         offset: Offset = 0,
     ) -> Any:
-        query = select(Hit).order_by(Hit.time.desc(), Hit.id.desc())
-        for column, value in (
+        query = _where_equal(
+            select(Hit).order_by(Hit.time.desc(), Hit.id.desc()),
             (Hit.attack_id, attack_id),
             (Hit.attack_type, type),
             (Hit.node_group, node_group),
             (Hit.application, application),
             (Hit.blocked, blocked),
-        ):
-            if value is not None:
-                query = query.where(column == value)
+        )
         if since is not None:
             query = query.where(Hit.time >= since)
         if until is not None:
@@ -286,14 +284,12 @@ def create_app(database: Database) -> FastAPI:
         limit: Limit = 100,
         offset: Offset = 0,
     ) -> Any:
-        query = select(Attack).order_by(Attack.last_seen.desc(), Attack.id.desc())
-        for column, value in (
+        query = _where_equal(
+            select(Attack).order_by(Attack.last_seen.desc(), Attack.id.desc()),
             (Attack.attack_type, type),
             (Attack.node_group, node_group),
             (Attack.application, application),
-        ):
-            if value is not None:
-                query = query.where(column == value)
+        )
         if since is not None:
             query = query.where(Attack.last_seen >= since)
         if until is not None:
@@ -408,6 +404,14 @@ def _scoped_caller(session: Session, credential: str) -> Caller:
 
 
 # -- queries and documents -------------------------------------------------------------------
+def _where_equal(query: Select[Any], *filters: tuple[Any, object]) -> Select[Any]:
+    """`query` narrowed to rows whose column equals each given (not None) value."""
+    for column, value in filters:
+        if value is not None:
+            query = query.where(column == value)
+    return query
+
+
 def _page(
     session: Session,
     query: Any,
