@@ -25,7 +25,7 @@ from typing import cast
 
 import msgpack
 
-from wallarm_sidecar.postanalytics._http import Response, Routes, TinyHttp
+from wallarm_sidecar._tinyhttp import Response, Routes, TinyHttp
 from wallarm_sidecar.postanalytics._settings import WstoreSettings
 from wallarm_sidecar.postanalytics._status import (
     ServerCounters,

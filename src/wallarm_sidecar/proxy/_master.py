@@ -10,13 +10,12 @@ import os
 import signal
 import time
 import types
-from collections.abc import Callable
 from multiprocessing.process import BaseProcess
 from typing import cast
 
-import httptools
 import uvloop
 
+from wallarm_sidecar._tinyhttp import Routes, TinyHttp
 from wallarm_sidecar.proxy._settings import ProxySettings
 from wallarm_sidecar.proxy._stats import StatsTable
 from wallarm_sidecar.proxy._status import metrics_text, status_document, status_json
@@ -24,51 +23,6 @@ from wallarm_sidecar.proxy._worker import bind_listener, run_worker
 
 log = logging.getLogger("wallarm_sidecar.proxy")
 STALL_SECONDS = 5.0
-
-Route = Callable[[], tuple[int, bytes, bytes]]
-
-
-class _TinyHttp(asyncio.Protocol):
-    """GET-only HTTP for the status and metrics ports; one request per connection."""
-
-    def __init__(self, routes: dict[bytes, Route]) -> None:
-        self.routes = routes
-        self.url = b""
-        self.transport: asyncio.Transport | None = None
-        self.parser = httptools.HttpRequestParser(self)
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = cast(asyncio.Transport, transport)
-
-    def data_received(self, data: bytes) -> None:
-        try:
-            self.parser.feed_data(data)
-        except httptools.HttpParserError:
-            self._send(400, b"text/plain", b"bad request\n")
-
-    def on_url(self, url: bytes) -> None:
-        self.url += url
-        if len(self.url) > 8192:
-            raise ValueError("url too long")
-
-    def on_message_complete(self) -> None:
-        path = self.url.split(b"?", 1)[0]
-        route = self.routes.get(path)
-        if route is None:
-            self._send(404, b"text/plain", b"not found\n")
-        else:
-            self._send(*route())
-
-    def _send(self, status: int, content_type: bytes, body: bytes) -> None:
-        if self.transport is None or self.transport.is_closing():
-            return
-        reason = {200: b"OK", 400: b"Bad Request", 404: b"Not Found", 503: b"Unavailable"}
-        self.transport.write(
-            b"HTTP/1.1 %d %b\r\nContent-Type: %b\r\nContent-Length: %d\r\n"
-            b"Connection: close\r\n\r\n%b"
-            % (status, reason.get(status, b"Error"), content_type, len(body), body)
-        )
-        self.transport.close()
 
 
 class Master:
@@ -140,11 +94,13 @@ class Master:
 
     async def run(self) -> int:
         loop = asyncio.get_running_loop()
-        status_routes: dict[bytes, Route] = {
-            b"/healthz": self._healthz,
-            b"/wallarm-status": self._status,
+        status_routes: Routes = {
+            (b"GET", b"/healthz"): lambda query, body: self._healthz(),
+            (b"GET", b"/wallarm-status"): lambda query, body: self._status(),
         }
-        metrics_routes: dict[bytes, Route] = {b"/wallarm-metrics": self._metrics}
+        metrics_routes: Routes = {
+            (b"GET", b"/wallarm-metrics"): lambda query, body: self._metrics(),
+        }
         servers = []
         for (host, port), routes in (
             (self.settings.status_listen, status_routes),
@@ -152,7 +108,7 @@ class Master:
         ):
             sock = bind_listener(host, port, reuse_port=False)
             servers.append(
-                await loop.create_server(lambda r=routes: _TinyHttp(r), sock=sock)  # type: ignore[misc]
+                await loop.create_server(lambda r=routes: TinyHttp(r), sock=sock)  # type: ignore[misc]
             )
         for slot in range(self.settings.worker_processes):
             self._spawn(slot)

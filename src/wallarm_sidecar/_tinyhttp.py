@@ -1,4 +1,4 @@
-"""A tiny HTTP/1.1 face for wstore's health, metrics and export endpoints.
+"""A tiny HTTP/1.1 face for status, health, metrics and export endpoints (proxy, wstore).
 
 One request per connection, bounded URL and body, `Connection: close`; routes are a
 table of (method, path) to a handler that gets the query and body and returns
