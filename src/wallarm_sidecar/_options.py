@@ -29,17 +29,29 @@ class Option:
     flag: str
     env: str
     help: str
+    #: a flag without a value (`--flag` means on; the env var takes on/off)
+    switch: bool = False
 
 
 def add_options(parser: argparse.ArgumentParser, options: Sequence[Option]) -> None:
     for option in options:
-        parser.add_argument(
-            option.flag,
-            dest=option.field,
-            default=None,
-            metavar=option.env,
-            help=f"{option.help} [env {option.env}]",
-        )
+        if option.switch:
+            parser.add_argument(
+                option.flag,
+                dest=option.field,
+                action="store_const",
+                const="on",
+                default=None,
+                help=f"{option.help} [env {option.env}=on]",
+            )
+        else:
+            parser.add_argument(
+                option.flag,
+                dest=option.field,
+                default=None,
+                metavar=option.env,
+                help=f"{option.help} [env {option.env}]",
+            )
 
 
 def collect(

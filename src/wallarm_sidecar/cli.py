@@ -148,7 +148,7 @@ def _run_certgen(args: argparse.Namespace, *, action: str) -> int:
 
 
 def _add_certgen(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from wallarm_sidecar.certgen import CREATE_OPTIONS, PATCH_OPTIONS, add_certgen_options
+    from wallarm_sidecar.certgen import CREATE_OPTIONS, PATCH_OPTIONS
 
     summary = "the chart's webhook certificate jobs (create, patch)"
     certgen = commands.add_parser(
@@ -171,7 +171,7 @@ def _add_certgen(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         ),
     ):
         sub = actions.add_parser(action, help=text, description=text + ".")
-        add_certgen_options(sub, options)
+        add_options(sub, options)
         sub.set_defaults(run=lambda args, action=action: _run_certgen(args, action=action))
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import datetime
 import re
 import sys
@@ -143,6 +142,7 @@ SWITCH_OPTIONS: tuple[Option, ...] = (
         "--insecure-skip-tls-verify",
         "WALLARM_CERTGEN_INSECURE_SKIP_TLS_VERIFY",
         "do not verify the API server's certificate (tests only)",
+        switch=True,
     ),
 )
 CREATE_OPTIONS: tuple[Option, ...] = (
@@ -173,28 +173,6 @@ PATCH_OPTIONS: tuple[Option, ...] = (
     *_CONNECTION_OPTIONS[2:],
     *SWITCH_OPTIONS,
 )
-
-
-def add_certgen_options(parser: argparse.ArgumentParser, options: Sequence[Option]) -> None:
-    """argparse flags for `options`, switches without a value, env var in the help."""
-    for option in options:
-        if option in SWITCH_OPTIONS:
-            parser.add_argument(
-                option.flag,
-                dest=option.field,
-                action="store_const",
-                const="on",
-                default=None,
-                help=f"{option.help} [env {option.env}=on]",
-            )
-        else:
-            parser.add_argument(
-                option.flag,
-                dest=option.field,
-                default=None,
-                metavar=option.env,
-                help=f"{option.help} [env {option.env}]",
-            )
 
 
 def _required(value: object, option: Option) -> None:
