@@ -23,6 +23,7 @@ from typing import Final
 
 import re2
 
+from wallarm_sidecar.detect._json_proof import JsonBodyProof
 from wallarm_sidecar.detect._model import CLEAN, PARSER_NAMES, AttackHit, InspectedRequest, Verdict
 from wallarm_sidecar.detect._points import (
     AREA_BODY_NAME,
@@ -138,13 +139,27 @@ class DetectionEngine:
         self.limits = limits
         self._scanner = ValueScanner(lib_detection=lib_detection)
         self._cache: dict[tuple[str, str], list[Finding]] = {}
+        self._json_proof = (
+            None
+            if "json" in disabled
+            else JsonBodyProof(self._scanner, limits, base64="base64" not in disabled)
+        )
         self._budgeted: dict[tuple[str, str], tuple[list[Finding], int]] = {}
 
-    def inspect(self, request: InspectedRequest) -> Verdict:
+    def inspect(self, request: InspectedRequest, *, collect: bool | None = None) -> Verdict:
+        """The request's hits, and its parameters when collecting (`collect` overrides
+        the engine's `collect_parameters` for this request: API discovery may sample)."""
+        if collect is None:
+            collect = self.collect_parameters
+        proof = None
+        if request.body and not collect and not _offsite_referer(request):
+            # a JSON body proven clean yields no points: its keys and leaves are
+            # neither parameters nor session names to look at, so only when neither
+            # is wanted (the session-fixation check needs a cross-site Referer)
+            proof = self._json_proof
         points, parser_hits = extract_raw_points(
-            request, disabled=self.disabled_parsers, limits=self.limits
+            request, disabled=self.disabled_parsers, limits=self.limits, body_proof=proof
         )
-        collect = self.collect_parameters
         parameters: dict[str, str] = {}
         cache = self._cache
         scanner = self._scanner
@@ -260,8 +275,7 @@ def _header_area(point: str) -> str:
     return area
 
 
-def _session_fixation(request: InspectedRequest, points: list[RawPoint]) -> AttackHit | None:
-    """A session id in the parameters of a request that another site's page sent."""
+def _host_and_referer(request: InspectedRequest) -> tuple[str, str]:
     host = referer = ""
     for name, value in request.headers:
         lower = name.lower()
@@ -269,6 +283,17 @@ def _session_fixation(request: InspectedRequest, points: list[RawPoint]) -> Atta
             host = value
         elif lower == "referer":
             referer = value
+    return host, referer
+
+
+def _offsite_referer(request: InspectedRequest) -> bool:
+    host, referer = _host_and_referer(request)
+    return bool(referer) and referer_is_offsite(referer, host)
+
+
+def _session_fixation(request: InspectedRequest, points: list[RawPoint]) -> AttackHit | None:
+    """A session id in the parameters of a request that another site's page sent."""
+    host, referer = _host_and_referer(request)
     if not referer:
         return None
     for found in points:

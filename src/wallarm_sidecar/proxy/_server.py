@@ -198,6 +198,35 @@ class UpstreamConnection(asyncio.Protocol):
             self.client.transport.resume_reading()
 
 
+class ParameterSampler:
+    """Which requests carry their parameter names and types for API discovery.
+
+    Discovery needs each endpoint's parameters now and then, not on every request;
+    collecting them means walking every key and leaf of a body, which a request
+    without them can skip (see `detect._json_proof`). So: the first request of each
+    (method, path), then one per `interval` seconds. Bounded: forgets all when full.
+    """
+
+    __slots__ = ("_due", "interval", "limit")
+
+    def __init__(self, interval: float, limit: int = 4096) -> None:
+        self.interval = interval
+        self.limit = limit
+        self._due: dict[tuple[str, str], float] = {}
+
+    def __call__(self, method: str, path: str, now: float) -> bool:
+        if self.interval <= 0:
+            return True
+        key = (method, path)
+        due = self._due.get(key)
+        if due is not None and now < due:
+            return False
+        if due is None and len(self._due) >= self.limit:
+            self._due.clear()
+        self._due[key] = now + self.interval
+        return True
+
+
 class Worker:
     """What the connections of one worker process share."""
 
@@ -207,8 +236,8 @@ class Worker:
         self.engine = DetectionEngine(
             disabled_parsers=settings.parser_disable,
             lib_detection=settings.enable_lib_detection,
-            collect_parameters=True,
         )
+        self.parameter_sampler = ParameterSampler(settings.parameter_sample_interval)
         self.limits = HttpLimits(
             max_header_size=settings.max_header_size,
             max_body_size=settings.max_body_size or (1 << 62),
@@ -535,8 +564,10 @@ class ClientConnection(asyncio.Protocol):
                 client_ip=self.client_ip,
             )
             started = time.perf_counter()
+            path = request.target.partition("?")[0]
+            collect = worker.parameter_sampler(head.method, path, self.loop.time())
             try:
-                verdict = worker.engine.inspect(request)
+                verdict = worker.engine.inspect(request, collect=collect)
             except Exception:  # a detector bug must not take the request down
                 log.exception("detection failed for request %s", self.request_id)
                 verdict = Verdict()

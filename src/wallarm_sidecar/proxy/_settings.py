@@ -131,6 +131,11 @@ class ProxySettings(BaseModel):
     node_dir: str = "/opt/wallarm/etc/wallarm"
     acl_dir: str = "/opt/wallarm/var/lib/wallarm-acl"
     inspect_body_limit: Annotated[int, Field(ge=0, le=16 * 1024 * 1024)] = 64 * 1024
+    #: API discovery: seconds between two requests of one endpoint whose parameter
+    #: names and types the record carries (0: every request)
+    parameter_sample_interval: Annotated[
+        float, BeforeValidator(_duration), Field(ge=0, le=86400)
+    ] = 1.0
     max_body_size: Annotated[int, Field(ge=0)] = 100 * 1024 * 1024
     max_header_size: Annotated[int, Field(ge=1024, le=1024 * 1024)] = 32 * 1024
     client_header_timeout: Seconds = 60.0
@@ -227,6 +232,12 @@ PROXY_OPTIONS: tuple[Option, ...] = (
         "--inspect-body-limit",
         "WALLARM_INSPECT_BODY_LIMIT",
         "request body bytes inspected (the rest is streamed)",
+    ),
+    Option(
+        "parameter_sample_interval",
+        "--parameter-sample-interval",
+        "WALLARM_PARAMETER_SAMPLE_INTERVAL",
+        "API discovery: seconds between parameter samples of one endpoint (0: every request)",
     ),
     Option("max_body_size", "--max-body-size", "WALLARM_MAX_BODY_SIZE", "largest request body"),
     Option(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from wallarm_sidecar.detect._model import AttackHit, InspectedRequest
 from wallarm_sidecar.detect._points import AREA_QUERY_NAME, AREA_QUERY_VALUE, PointValue
 from wallarm_sidecar.detect.parsers._decoders import latin1_to_text
@@ -44,13 +46,15 @@ def extract_raw_points(
     *,
     disabled: frozenset[str] = frozenset(),
     limits: ParserLimits = DEFAULT_LIMITS,
+    body_proof: Callable[[bytes], bool] | None = None,
 ) -> tuple[list[RawPoint], list[AttackHit]]:
     """`extract_points` with the points as plain `(point, value, area)` tuples.
 
     The engine's entry: a tuple costs a fraction of a `PointValue`, and this runs
-    for every point of every request.
+    for every point of every request. `body_proof` may prove a JSON body clean, which
+    then yields no points at all (the engine's fast path; never for API discovery).
     """
-    walker = Walker(_config(disabled, limits))
+    walker = Walker(_config(disabled, limits), body_proof)
     try:
         walk(walker, request)
     except PointsExhausted:

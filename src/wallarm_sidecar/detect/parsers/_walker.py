@@ -9,7 +9,7 @@ Structure parsers (query, cookies, JSON, XML, multipart) call back into it.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Final, NoReturn
 
 from wallarm_sidecar.detect._model import AttackHit, InspectedRequest
@@ -172,6 +172,7 @@ class Walker:
     """Collects the points and parser hits of one request."""
 
     __slots__ = (
+        "body_proof",
         "cfg",
         "decoded",
         "escapes",
@@ -182,8 +183,10 @@ class Walker:
         "out",
     )
 
-    def __init__(self, cfg: Config) -> None:
+    def __init__(self, cfg: Config, body_proof: Callable[[bytes], bool] | None = None) -> None:
         self.cfg = cfg
+        #: proves a top-level JSON body clean without walking it (`JsonBodyProof`)
+        self.body_proof = body_proof
         self.out: list[RawPoint] = []
         self.hits: list[AttackHit] = []
         self.decoded = 0
@@ -592,6 +595,9 @@ class Walker:
         structured = True  # whether a raw body may still be sniffed for JSON / XML
         if "json" in mime:
             if cfg.json:
+                proof = self.body_proof
+                if depth == 0 and proof is not None and proof(data):
+                    return  # no key or leaf of it has a finding: nothing to emit
                 text = bytes_to_text(data).lstrip("\ufeff")
                 if self.json_document(prefix, text, AREA_BODY_VALUE, depth):
                     return
