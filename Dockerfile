@@ -14,7 +14,8 @@ RUN apt-get update \
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY src ./src
-RUN pip wheel --wheel-dir /wheels .
+# The `postgres` extra: pg8000, the Cloud's PostgreSQL driver (helm/wallarm-cloud).
+RUN pip wheel --wheel-dir /wheels ".[postgres]"
 
 FROM ${PYTHON_IMAGE}
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1 PYTHONUNBUFFERED=1
@@ -23,7 +24,7 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends iptables=1.8.9-2 \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /wheels /wheels
-RUN pip install --no-index --find-links=/wheels "wallarm-sidecar==0.1.0" \
+RUN pip install --no-index --find-links=/wheels "wallarm-sidecar==0.1.0" "pg8000>=1.30" \
  && rm -rf /wheels \
  && groupadd --system --gid 101 wallarm \
  && useradd --system --uid 101 --gid 101 --no-create-home --shell /usr/sbin/nologin wallarm \

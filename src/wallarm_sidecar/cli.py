@@ -5,42 +5,43 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from wallarm_sidecar import __version__
 from wallarm_sidecar._options import ConfigError, add_options, build_settings, collect
 
-#: Commands of DESIGN §3 that later issues build, with what they will do.
-NOT_BUILT: dict[str, str] = {
-    "helper": "the node's Cloud jobs alone (split schema)",
-    "register": "one-shot node registration with the Cloud",
-    "demo": "the whole documented story on this machine",
-    "localrun": "run an injected pod locally",
-}
-
-
-#: Postanalytics containers (DESIGN §7) that later issues build; `wstore` is built.
-POSTANALYTICS_NOT_BUILT: dict[str, str] = {
-    "jobs": "registration, export of hits to the Cloud, behavioural detections",
-    "appstructure": "API discovery: endpoints, methods and parameters seen",
+#: Postanalytics containers (DESIGN §7) besides `wstore`, with what they do.
+POSTANALYTICS_COMPONENTS: dict[str, str] = {
+    "jobs": "registration, export of hits to the Cloud, behavioural detections "
+    "(brute force, forced browsing, BOLA)",
+    "appstructure": "API discovery: endpoints, methods and parameters seen, "
+    "reported to the Cloud's API inventory",
 }
 
 
 def _run_proxy_command(args: argparse.Namespace, *, role: str) -> int:
-    from wallarm_sidecar.proxy import PROXY_OPTIONS, ProxySettings, run_proxy
+    from wallarm_sidecar.cloudlink import SYNC_OPTIONS, NodeSyncSettings, run_node, run_proxy_only
+    from wallarm_sidecar.proxy import PROXY_OPTIONS, ProxySettings
 
     try:
         settings = build_settings(ProxySettings, collect(args, PROXY_OPTIONS, os.environ))
+        if role == "node":
+            jobs = build_settings(NodeSyncSettings, collect(args, SYNC_OPTIONS, os.environ))
     except ConfigError as error:
         print(f"wallarm-sidecar {role}: {error}", file=sys.stderr)
         return 2
-    if role == "node":
-        print(
-            "wallarm-sidecar node: Cloud registration and sync are not built yet; "
-            "running the proxy alone with the local configuration",
-            file=sys.stderr,
-        )
-    return run_proxy(settings, role=role)
+    return run_node(settings, jobs) if role == "node" else run_proxy_only(settings)
+
+
+def _run_cloud_jobs(args: argparse.Namespace, *, command: str) -> int:
+    from wallarm_sidecar.cloudlink import SYNC_OPTIONS, NodeSyncSettings, run_helper, run_register
+
+    try:
+        settings = build_settings(NodeSyncSettings, collect(args, SYNC_OPTIONS, os.environ))
+    except ConfigError as error:
+        print(f"wallarm-sidecar {command}: {error}", file=sys.stderr)
+        return 2
+    return run_register(settings) if command == "register" else run_helper(settings)
 
 
 INIT_IPTABLES_OPTIONS = (
@@ -175,17 +176,6 @@ def _add_certgen(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         sub.set_defaults(run=lambda args, action=action: _run_certgen(args, action=action))
 
 
-def _not_built(name: str, summary: str) -> Callable[[argparse.Namespace], int]:
-    def run(args: argparse.Namespace) -> int:
-        print(
-            f"wallarm-sidecar {name}: not built yet ({summary}); see the open issues",
-            file=sys.stderr,
-        )
-        return 2
-
-    return run
-
-
 def _run_wstore(args: argparse.Namespace) -> int:
     from wallarm_sidecar.postanalytics import WSTORE_OPTIONS, WstoreSettings, run_wstore
 
@@ -197,8 +187,25 @@ def _run_wstore(args: argparse.Namespace) -> int:
     return run_wstore(settings)
 
 
+def _run_postanalytics_component(args: argparse.Namespace, *, name: str) -> int:
+    from wallarm_sidecar import postanalytics as pa
+    from wallarm_sidecar.cloudlink import CloudEndpoint
+
+    try:
+        CloudEndpoint.from_env(os.environ)  # a bad WALLARM_API_* is a start-up error
+        if name == "jobs":
+            jobs = build_settings(pa.JobsSettings, collect(args, pa.JOBS_OPTIONS, os.environ))
+            return pa.run_jobs(jobs)
+        options = pa.APPSTRUCTURE_OPTIONS
+        app = build_settings(pa.AppstructureSettings, collect(args, options, os.environ))
+    except ConfigError as error:
+        print(f"wallarm-sidecar postanalytics {name}: {error}", file=sys.stderr)
+        return 2
+    return pa.run_appstructure(app)
+
+
 def _add_postanalytics(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from wallarm_sidecar.postanalytics import WSTORE_OPTIONS
+    from wallarm_sidecar.postanalytics import APPSTRUCTURE_OPTIONS, JOBS_OPTIONS, WSTORE_OPTIONS
 
     summary = "the postanalytics containers (wstore, jobs, appstructure)"
     postanalytics = commands.add_parser(
@@ -209,16 +216,23 @@ def _add_postanalytics(commands: argparse._SubParsersAction[argparse.ArgumentPar
     )
     components = postanalytics.add_subparsers(
         dest="postanalytics_component",
-        metavar="{wstore," + ",".join(POSTANALYTICS_NOT_BUILT) + "}",
+        metavar="{wstore," + ",".join(POSTANALYTICS_COMPONENTS) + "}",
         required=True,
     )
     text = "the in-memory store of request records the proxies send (record protocol on 3313)"
     sub = components.add_parser("wstore", help=text, description=text + ".")
     add_options(sub, WSTORE_OPTIONS)
     sub.set_defaults(run=_run_wstore)
-    for name, text in POSTANALYTICS_NOT_BUILT.items():
-        sub = components.add_parser(name, help=f"{text} (not built yet)", description=text)
-        sub.set_defaults(run=_not_built(f"postanalytics {name}", text), accepts_anything=True)
+    component_options = {"jobs": JOBS_OPTIONS, "appstructure": APPSTRUCTURE_OPTIONS}
+    for name, text in POSTANALYTICS_COMPONENTS.items():
+        sub = components.add_parser(
+            name,
+            help=text,
+            description=text + ". Cloud credentials come from WALLARM_API_TOKEN or "
+            "WALLARM_API_CREDENTIAL, the Cloud from WALLARM_API_HOST/PORT/USE_SSL/CA_VERIFY.",
+        )
+        add_options(sub, component_options[name])
+        sub.set_defaults(run=lambda args, n=name: _run_postanalytics_component(args, name=n))
 
 
 def _run_cloud(args: argparse.Namespace) -> int:
@@ -283,6 +297,7 @@ def _add_cloud(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from wallarm_sidecar.cloudlink import JOB_OPTIONS, SYNC_OPTIONS
     from wallarm_sidecar.proxy import PROXY_OPTIONS
 
     parser = argparse.ArgumentParser(
@@ -296,8 +311,17 @@ def build_parser() -> argparse.ArgumentParser:
         ("node", "node", "the proxy plus the node's Cloud jobs (single schema)"),
     ):
         sub = commands.add_parser(name, help=summary, description=summary)
-        add_options(sub, PROXY_OPTIONS)
+        add_options(sub, PROXY_OPTIONS + (JOB_OPTIONS if role == "node" else ()))
         sub.set_defaults(run=lambda args, role=role: _run_proxy_command(args, role=role))
+    for name, summary in (
+        ("register", "one-shot node registration with the Cloud (init containers)"),
+        ("helper", "the node's Cloud jobs alone: registration, then sync (split schema)"),
+    ):
+        sub = commands.add_parser(
+            name, help=summary, description=summary, epilog="See docs/node-sync.md."
+        )
+        add_options(sub, SYNC_OPTIONS)
+        sub.set_defaults(run=lambda args, name=name: _run_cloud_jobs(args, command=name))
     from wallarm_sidecar.injector import CONTROLLER_OPTIONS, TOKEN_ENV
 
     summary = "admission webhook server (HTTPS, AdmissionReview v1 on /inject)"
@@ -339,16 +363,56 @@ def build_parser() -> argparse.ArgumentParser:
     _add_certgen(commands)
     _add_postanalytics(commands)
     _add_cloud(commands)
-    for name, summary in NOT_BUILT.items():
-        sub = commands.add_parser(name, help=f"{summary} (not built yet)", description=summary)
-        sub.set_defaults(run=_not_built(name, summary), accepts_anything=True)
+    from wallarm_sidecar.localrun import add_localrun_arguments, run_localrun
+
+    summary = "run an injected pod on this machine, each container as a process"
+    sub = commands.add_parser(
+        "localrun",
+        help=summary,
+        description=summary + " (in its own network namespace as root, else on loopback).",
+        epilog="See docs/localrun.md.",
+    )
+    add_localrun_arguments(sub)
+    sub.set_defaults(run=run_localrun)
+    _add_demo(commands)
     return parser
+
+
+def _add_demo(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    summary = "the whole documented story on this machine, no cluster needed"
+    sub = commands.add_parser(
+        "demo",
+        help=summary,
+        description=summary + ": Cloud, postanalytics, controller, an injected pod, an attack.",
+        epilog="See README.md.",
+    )
+    sub.add_argument(
+        "--check",
+        action="store_true",
+        help="verify the story end to end (monitoring and block), exit 0 only on success",
+    )
+    sub.add_argument("--state-dir", help="keep state and logs here (default: a temp dir)")
+    sub.add_argument(
+        "--no-netns",
+        dest="netns",
+        action="store_const",
+        const=False,
+        default=None,
+        help="run the pod on loopback even as root",
+    )
+
+    def run(args: argparse.Namespace) -> int:
+        from wallarm_sidecar.demo import DemoOptions, run_demo
+
+        return run_demo(DemoOptions(check=args.check, state_dir=args.state_dir, netns=args.netns))
+
+    sub.set_defaults(run=run)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args, unknown = parser.parse_known_args(argv)
-    if unknown and not getattr(args, "accepts_anything", False):
+    if unknown:
         parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     result: int = args.run(args)
     return result

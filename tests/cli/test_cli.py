@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from wallarm_sidecar import __version__
-from wallarm_sidecar.cli import NOT_BUILT, main
+from wallarm_sidecar.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 DESIGN_COMMANDS = [
@@ -35,14 +35,6 @@ def test_every_design_command_is_known(capsys: pytest.CaptureFixture[str]) -> No
     text = capsys.readouterr().out
     for command in DESIGN_COMMANDS:
         assert re.search(rf"^\s+{re.escape(command)}\b", text, re.M), command
-
-
-@pytest.mark.parametrize("command", sorted(NOT_BUILT))
-def test_unbuilt_commands_say_so_and_exit_2(
-    command: str, capsys: pytest.CaptureFixture[str]
-) -> None:
-    assert main([command, "--some-flag"]) == 2
-    assert "not built yet" in capsys.readouterr().err
 
 
 def test_proxy_help_shows_the_environment_variables() -> None:

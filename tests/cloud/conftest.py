@@ -1,8 +1,15 @@
-"""A Cloud over a fresh SQLite file per test, driven through FastAPI's TestClient."""
+"""A Cloud over a fresh database per test (SQLite and PostgreSQL), through FastAPI's TestClient.
+
+Every test that takes `cloud` or `db_url` runs twice: `[sqlite]` on a file in its
+tmp_path, `[postgresql]` on a new database of one throwaway PostgreSQL server started
+for the session (tests/cloud/_postgres.py). Without PostgreSQL those runs skip, except
+under CI=true, where they fail.
+"""
 
 from __future__ import annotations
 
 import io
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,7 +17,9 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import inspect, text
 
+from tests.cloud._postgres import PostgresServer, PostgresUnavailable, start_postgres
 from wallarm_sidecar.cloud import Database, bootstrap_admin, create_app, database_url
 
 ADMIN = "wsk_admin-token-for-the-cloud-tests"
@@ -21,6 +30,15 @@ class Cloud:
     client: TestClient
     database: Database
     admin: str
+
+    def dump(self) -> str:
+        """Every row of every table as text (SQLite's iterdump, portable)."""
+        lines = []
+        with self.database.engine.connect() as connection:
+            for table in inspect(connection).get_table_names():
+                for row in connection.execute(text(f'SELECT * FROM "{table}"')):
+                    lines.append(f"{table}: {tuple(row)!r}")
+        return "\n".join(lines)
 
     def as_(self, token: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {token}"}
@@ -45,9 +63,38 @@ class Cloud:
         return str(response.json()["node_credential"])
 
 
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """One PostgreSQL server for the session, stopped and removed at its end."""
+    try:
+        server = start_postgres()
+    except PostgresUnavailable as error:
+        if os.environ.get("CI"):  # CI installs PostgreSQL: never skip there
+            pytest.fail(str(error))
+        pytest.skip(str(error))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database URL: a SQLite file, or a new database on the session's PostgreSQL."""
+    if request.param == "sqlite":
+        yield database_url(tmp_path, None)
+        return
+    server: PostgresServer = request.getfixturevalue("postgres")
+    name = server.create_database()
+    try:
+        yield server.url(name)
+    finally:
+        server.drop_database(name)
+
+
 @pytest.fixture
-def cloud(tmp_path: Path) -> Iterator[Cloud]:
-    database = Database(database_url(tmp_path, None))
+def cloud(db_url: str) -> Iterator[Cloud]:
+    database = Database(db_url)
     database.migrate()
     bootstrap_admin(database, ADMIN, io.StringIO())
     with TestClient(create_app(database)) as client:

@@ -233,6 +233,28 @@ async def test_export_endpoint_reads_from_a_cursor_and_keeps_it(
     assert status == 400
 
 
+async def test_a_commit_for_another_wstore_instance_is_refused(
+    start_wstore: ServerFactory,
+) -> None:
+    """A jobs process that read a page from a wstore that has restarted since must not
+    commit its cursor into the new store, whose numbers started again from 1."""
+    server = await start_wstore()
+    for n in range(5):
+        server.store.append(packed(f"r{n}"), hits=1)
+    port = server.addresses["export"][1]
+    _, body, _ = await read_http(port, b"GET /export?limit=2 HTTP/1.1\r\n\r\n")
+    instance = msgpack.unpackb(body, raw=False)["instance"]
+    assert instance == server.instance and len(instance) == 16
+    _, body, _ = await read_http(port, b"GET /export/cursor HTTP/1.1\r\n\r\n")
+    assert f'"instance": "{instance}"'.encode() in body
+    request = b"POST /export/cursor?cursor=2&instance=0000000000000000 HTTP/1.1\r\n\r\n"
+    status, _, _ = await read_http(port, request)
+    assert status == 409 and server.store.export_cursor == 0
+    request = f"POST /export/cursor?cursor=2&instance={instance} HTTP/1.1\r\n\r\n".encode()
+    status, _, _ = await read_http(port, request)
+    assert status == 200 and server.store.export_cursor == 2
+
+
 HOSTILE = [
     ("garbage", b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", "out of bounds"),
     ("oversize", struct.pack(">IB", 2 * 1024 * 1024, 3) + b"\x00" * 100, "out of bounds"),

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from wallarm_sidecar.cli import POSTANALYTICS_NOT_BUILT, main
-from wallarm_sidecar.postanalytics import GIB, WstoreSettings
+from wallarm_sidecar.cli import main
+from wallarm_sidecar.postanalytics import GIB, JobsSettings, WstoreSettings
 
 
 @pytest.mark.parametrize(
@@ -63,12 +63,40 @@ def test_ports_must_differ(capsys: pytest.CaptureFixture[str]) -> None:
     assert "must all differ" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("component", sorted(POSTANALYTICS_NOT_BUILT))
-def test_unbuilt_components_say_so_and_exit_2(
-    component: str, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    ("argv", "env", "message"),
+    [
+        (["jobs", "--page-size", "0"], {}, "--page-size='0'"),
+        (["jobs"], {"WALLARM_BRUTE_PATHS": "(login"}, "WALLARM_BRUTE_PATHS='(login'"),
+        (["jobs"], {"WALLARM_BEHAVIOUR_AUTO_LIST": "black"}, "WALLARM_BEHAVIOUR_AUTO_LIST"),
+        (["jobs"], {"WALLARM_BOLA_WINDOW": "soon"}, "WALLARM_BOLA_WINDOW='soon'"),
+        (["appstructure", "--report-interval", "0s"], {}, "--report-interval='0s'"),
+        (["appstructure"], {"WALLARM_API_PORT": "99999"}, "WALLARM_API_PORT='99999'"),
+        (["jobs"], {"WALLARM_API_HOST": "https://x"}, "WALLARM_API_HOST"),
+    ],
+)
+def test_jobs_and_appstructure_refuse_bad_configuration_in_one_line(
+    argv: list[str],
+    env: dict[str, str],
+    message: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    assert main(["postanalytics", component, "--some-flag"]) == 2
-    assert "not built yet" in capsys.readouterr().err
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert main(["postanalytics", *argv]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith(f"wallarm-sidecar postanalytics {argv[0]}: invalid configuration: ")
+    assert message in error and error.count("\n") == 1
+
+
+def test_jobs_settings_defaults_and_labels() -> None:
+    settings = JobsSettings.model_validate({"node_group": "group=shop,team=a"})
+    assert settings.node_group == "shop"
+    assert settings.wstore_export == ("127.0.0.1", 3314)
+    assert settings.auto_list == "off"
+    behaviour = settings.behaviour()
+    assert (behaviour.brute_threshold, behaviour.dirbust_window) == (30, 60.0)
 
 
 def test_a_component_is_required(capsys: pytest.CaptureFixture[str]) -> None:

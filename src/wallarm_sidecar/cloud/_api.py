@@ -2,24 +2,26 @@
 
 import base64
 import binascii
+import hashlib
 import json
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Query, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPBearer
-from sqlalchemy import Select, delete, or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Select, delete, or_, select, text
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from wallarm_sidecar import __version__
 from wallarm_sidecar.cloud import _schemas as s
-from wallarm_sidecar.cloud._db import Database
+from wallarm_sidecar.cloud._db import Database, storable
+from wallarm_sidecar.cloud._inventory import inventory_router
 from wallarm_sidecar.cloud._models import Attack, Hit, IpListEntry, ModeRule, Node, NodeGroup, Token
 from wallarm_sidecar.cloud._tokens import (
     DEFAULT_GROUP,
@@ -37,7 +39,19 @@ from wallarm_sidecar.injector import CredentialClaims, CredentialError, verify_s
 #: Hits of one type from one source against one target this close in time are one attack.
 ATTACK_WINDOW = 900.0
 MAX_BODY = 8 * 1024 * 1024
+#: Row ids are PostgreSQL `integer`s: a larger one is a 422, not an overflow (a 500).
+MAX_ID = 2**31 - 1
+Id = Annotated[int, Path(ge=1, le=MAX_ID)]
 SCOPED_PREFIX = "wsc1."
+
+#: The refusals any operation may answer, documented in the OpenAPI document.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": s.ErrorOut, "description": "a body that is not JSON"},
+    401: {"model": s.ErrorOut, "description": "no token, or an unknown or revoked one"},
+    403: {"model": s.ErrorOut, "description": "this credential may not do this"},
+    404: {"model": s.ErrorOut, "description": "no such object"},
+    413: {"model": s.ErrorOut, "description": f"a body over {MAX_BODY} bytes"},
+}
 
 _bearer = HTTPBearer(auto_error=False, description="API token, node token or node credential")
 
@@ -72,6 +86,7 @@ def create_app(database: Database) -> FastAPI:
         openapi_url="/openapi.json",
         docs_url=None,
         redoc_url=None,
+        responses=ERROR_RESPONSES,
     )
     app.state.database = database
 
@@ -127,7 +142,7 @@ def create_app(database: Database) -> FastAPI:
         return _page(db, query, limit, offset, _token_out)
 
     @api.post("/tokens/{token_id}/revoke", response_model=s.TokenOut)
-    def revoke_token(token_id: int, _who: Writer) -> s.TokenOut:
+    def revoke_token(token_id: Id, _who: Writer) -> s.TokenOut:
         with database.write() as session:
             token = session.get(Token, token_id)
             if token is None:
@@ -139,7 +154,7 @@ def create_app(database: Database) -> FastAPI:
             return _token_out(token)
 
     @api.delete("/tokens/{token_id}", response_model=s.TokenOut)
-    def delete_token(token_id: int, who: Writer) -> s.TokenOut:
+    def delete_token(token_id: Id, who: Writer) -> s.TokenOut:
         return revoke_token(token_id, who)
 
     # -- nodes ---------------------------------------------------------------------------
@@ -161,12 +176,7 @@ def create_app(database: Database) -> FastAPI:
         now = time.time()
         with database.write() as session:
             node_group = ensure_group(session, group)
-            node = session.scalar(
-                select(Node).where(Node.group_id == node_group.id, Node.name == body.name)
-            )
-            if node is None:
-                node = Node(name=body.name, group_id=node_group.id, registered_at=now)
-                session.add(node)
+            node = _ensure_node(session, node_group.id, body.name, now)
             node.namespace = namespace
             node.pod = body.pod or body.name
             node.credential_hash = hash_secret(secret)
@@ -194,7 +204,7 @@ def create_app(database: Database) -> FastAPI:
         return _page(db, query, limit, offset, lambda row: _node_out(row[0], row[1]), rows=True)
 
     @api.post("/nodes/{node_id}/revoke", response_model=s.NodeOut)
-    def revoke_node(node_id: int, _who: Writer) -> s.NodeOut:
+    def revoke_node(node_id: Id, _who: Writer) -> s.NodeOut:
         """Refuse this node's credential from now on (it may register again)."""
         with database.write() as session:
             row = session.execute(
@@ -246,7 +256,7 @@ def create_app(database: Database) -> FastAPI:
         *,
         _who: Reader,
         db: Db,
-        attack_id: int | None = None,
+        attack_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
         type: Annotated[str | None, Query(max_length=64)] = None,
         since: Annotated[float | None, Query(ge=0)] = None,
         until: Annotated[float | None, Query(ge=0)] = None,
@@ -347,7 +357,7 @@ def create_app(database: Database) -> FastAPI:
             return _entry_out(entry)
 
     @api.delete("/ip-lists/{entry_id}", status_code=204)
-    def delete_ip_list_entry(entry_id: int, _who: Writer) -> Response:
+    def delete_ip_list_entry(entry_id: Id, _who: Writer) -> Response:
         with database.write() as session:
             entry = session.get(IpListEntry, entry_id)
             if entry is None:
@@ -355,7 +365,21 @@ def create_app(database: Database) -> FastAPI:
             session.delete(entry)
         return Response(status_code=204)
 
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> JSONResponse:
+        """Probes (no token): 200 while the database answers, else 503."""
+        try:
+            with database.read() as session:
+                session.execute(text("SELECT 1"))
+        except SQLAlchemyError:  # no details: anyone may ask
+            return JSONResponse({"status": "database unavailable"}, 503)
+        return JSONResponse({"status": "ok"})
+
     app.include_router(api)
+    app.include_router(inventory_router(database, allow))
+    from wallarm_sidecar.cloud.console import mount_console  # noqa: PLC0415 - it imports us
+
+    mount_console(app, database)
 
     @app.middleware("http")
     async def bounded_bodies(request: Request, call_next: Any) -> Any:
@@ -365,13 +389,15 @@ def create_app(database: Database) -> FastAPI:
         return await call_next(request)
 
     @app.exception_handler(RequestValidationError)
-    async def named_fields(_request: Request, error: RequestValidationError) -> JSONResponse:
+    async def named_fields(_request: Request, error: RequestValidationError) -> Response:
         errors = jsonable_encoder(error.errors())
         message = "; ".join(
             f"{'.'.join(str(part) for part in e.get('loc', ())[1:]) or 'body'}: {e.get('msg', '')}"
             for e in errors
         )
-        return JSONResponse({"detail": errors, "message": message}, status_code=422)
+        # ASCII JSON: the refused input may hold lone surrogates, which UTF-8 cannot carry.
+        body = json.dumps({"detail": errors, "message": message}, ensure_ascii=True)
+        return Response(body, status_code=422, media_type="application/json")
 
     return app
 
@@ -401,6 +427,29 @@ def _scoped_caller(session: Session, credential: str) -> Caller:
             continue
         return Caller(Principal(token=token), claims=claims)
     raise _unauthorized("the scoped credential is unknown, revoked or forged")
+
+
+# -- registration ----------------------------------------------------------------------------
+def _ensure_node(session: Session, group_id: int, name: str, now: float) -> Node:
+    """The node of this group and name, made if missing (a concurrent maker may win)."""
+    query = select(Node).where(Node.group_id == group_id, Node.name == name)
+    node = session.scalar(query)
+    if node is not None:
+        return node
+    try:
+        with session.begin_nested():
+            node = Node(
+                name=name,
+                group_id=group_id,
+                registered_at=now,
+                last_seen=now,
+                credential_hash=hash_secret(new_secret(NODE_CREDENTIAL_PREFIX)),
+            )
+            session.add(node)
+    except IntegrityError:
+        # The same node registering twice at once (PostgreSQL): the other insert won.
+        node = session.scalars(query).one()
+    return node
 
 
 # -- queries and documents -------------------------------------------------------------------
@@ -487,9 +536,23 @@ def _settings_doc(session: Session) -> s.SettingsDoc:
 
 # -- ingest ------------------------------------------------------------------------------------
 def _ingest(session: Session, records: list[s.RecordIn], sender: Principal) -> s.IngestResult:
-    """Store each hit once, keyed by (request_id, point, attack_type), and group it."""
+    """Store each hit once, keyed by (request_id, point, attack_type), and group it.
+
+    Hits go in in one global order (time, then key), so concurrent writers that share
+    hits wait for each other in the same order and never deadlock.
+    """
     stored = duplicates = 0
     now = time.time()
+    groups: dict[str, str] = {}
+    work = sorted(
+        (
+            (record, hit, _group_of(session, record.node, sender, groups))
+            for record in records
+            for hit in record.hits
+        ),
+        key=lambda item: (item[0].time, item[0].request_id, item[1].point, item[1].attack_type),
+    )
+    _lock_attack_keys(session, {_attack_key(record, hit, group) for record, hit, group in work})
     request_ids = list({record.request_id for record in records})
     known: set[tuple[str, str, str]] = set()
     for start in range(0, len(request_ids), 200):
@@ -500,47 +563,79 @@ def _ingest(session: Session, records: list[s.RecordIn], sender: Principal) -> s
                 select(Hit.request_id, Hit.point, Hit.attack_type).where(Hit.request_id.in_(chunk))
             )
         )
-    groups: dict[str, str] = {}
-    for record in records:
-        group = _group_of(session, record.node, sender, groups)
-        for hit in record.hits:
-            key = (record.request_id, hit.point, hit.attack_type)
-            if key in known:
-                duplicates += 1
-                continue
-            known.add(key)
-            try:
-                with session.begin_nested():
-                    attack = _attack_for(session, record, hit, group)
-                    session.add(
-                        Hit(
-                            request_id=record.request_id,
-                            point=hit.point,
-                            attack_type=hit.attack_type,
-                            fragment=hit.fragment,
-                            rule_id=hit.rule_id,
-                            blocked=hit.blocked or record.blocked,
-                            time=record.time,
-                            node_name=record.node,
-                            node_group=group,
-                            application=record.application,
-                            client_ip=record.client_ip,
-                            method=record.method,
-                            host=record.host,
-                            path=record.path,
-                            status=record.status,
-                            mode=record.mode,
-                            attack_id=attack.id,
-                            received_at=now,
-                        )
+    for record, hit, group in work:
+        key = (storable(record.request_id), storable(hit.point), storable(hit.attack_type))
+        if key in known:
+            duplicates += 1
+            continue
+        known.add(key)
+        try:
+            with session.begin_nested():
+                attack = _attack_for(session, record, hit, group)
+                session.add(
+                    Hit(
+                        request_id=record.request_id,
+                        point=hit.point,
+                        attack_type=hit.attack_type,
+                        fragment=hit.fragment,
+                        rule_id=hit.rule_id,
+                        blocked=hit.blocked or record.blocked,
+                        time=record.time,
+                        node_name=record.node,
+                        node_group=group,
+                        application=record.application,
+                        client_ip=record.client_ip,
+                        method=record.method,
+                        host=record.host,
+                        path=record.path,
+                        status=record.status,
+                        mode=record.mode,
+                        attack_id=attack.id,
+                        received_at=now,
                     )
-                    session.flush()
-            except IntegrityError:
-                # Another writer stored it between our look-up and our insert.
-                duplicates += 1
-                continue
-            stored += 1
+                )
+                session.flush()
+        except IntegrityError:
+            # Another writer stored it between our look-up and our insert.
+            duplicates += 1
+            continue
+        stored += 1
     return s.IngestResult(stored=stored, duplicates=duplicates)
+
+
+#: PostgreSQL advisory lock of ingest as a whole: shared by writers that lock their own
+#: attack keys, exclusive for a batch with too many keys to lock one by one.
+INGEST_LOCK = 0x5741_4C4C_4152_4D00  # "WALLARM\0"
+MAX_KEY_LOCKS = 32
+
+
+def _attack_key(record: s.RecordIn, hit: s.HitIn, group: str) -> tuple[str, ...]:
+    """What makes hits one attack (besides time), as the database stores it."""
+    parts = (hit.attack_type, record.client_ip, record.host, record.path, group)
+    return tuple(storable(part) for part in parts)
+
+
+def _lock_attack_keys(session: Session, keys: set[tuple[str, ...]]) -> None:
+    """PostgreSQL: serialise the writers of the same attacks until they commit.
+
+    Without it, two writers could each start the same new attack (splitting it) or
+    update two attacks in opposite orders (a deadlock). The locks are taken in one
+    global order; SQLite needs none (Database serialises its writers).
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    ids = sorted({_lock_id(key) for key in keys})
+    if len(ids) > MAX_KEY_LOCKS:
+        session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": INGEST_LOCK})
+        return
+    session.execute(text("SELECT pg_advisory_xact_lock_shared(:id)"), {"id": INGEST_LOCK})
+    for lock_id in ids:
+        session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": lock_id})
+
+
+def _lock_id(key: tuple[str, ...]) -> int:
+    digest = hashlib.sha256("\x1f".join(key).encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 def _group_of(session: Session, node_name: str, sender: Principal, cache: dict[str, str]) -> str:

@@ -7,6 +7,7 @@ these; a test compares the two, so a change here needs a new revision.
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Float,
     ForeignKey,
@@ -149,3 +150,39 @@ class IpListEntry(Base):
     application: Mapped[str | None] = mapped_column(String(200), nullable=True)
     comment: Mapped[str] = mapped_column(String(500), default="")
     created_at: Mapped[float] = mapped_column(Float)
+
+
+class ApiEndpoint(Base):
+    """API inventory: one endpoint (path template and method) seen by postanalytics."""
+
+    __tablename__ = "api_endpoints"
+    __table_args__ = (
+        UniqueConstraint("application", "host", "method", "path", name="uq_api_endpoints_key"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    application: Mapped[str] = mapped_column(String(200), default="")
+    host: Mapped[str] = mapped_column(String(255), default="")
+    method: Mapped[str] = mapped_column(String(16))
+    #: The path template, ids collapsed: `/api/users/{id}`.
+    path: Mapped[str] = mapped_column(String(1024))
+    count: Mapped[int] = mapped_column(BigInteger, default=0)
+    first_seen: Mapped[float] = mapped_column(Float)
+    last_seen: Mapped[float] = mapped_column(Float, index=True)
+
+
+class ApiParameter(Base):
+    """A parameter (request point and value type) of an inventoried endpoint."""
+
+    __tablename__ = "api_parameters"
+    __table_args__ = (
+        UniqueConstraint("endpoint_id", "point", "value_type", name="uq_api_parameters_key"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    endpoint_id: Mapped[int] = mapped_column(ForeignKey("api_endpoints.id"), index=True)
+    point: Mapped[str] = mapped_column(String(512))
+    value_type: Mapped[str] = mapped_column(String(32))
+    count: Mapped[int] = mapped_column(BigInteger, default=0)
+    first_seen: Mapped[float] = mapped_column(Float)
+    last_seen: Mapped[float] = mapped_column(Float)

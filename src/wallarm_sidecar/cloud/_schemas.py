@@ -24,6 +24,12 @@ class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class ErrorOut(BaseModel):
+    """Every refusal but a 422: what went wrong, in one line."""
+
+    detail: str
+
+
 class Page(BaseModel, Generic[ItemT]):
     items: list[ItemT]
     limit: int

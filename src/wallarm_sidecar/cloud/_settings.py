@@ -48,7 +48,7 @@ DATABASE_OPTIONS: tuple[Option, ...] = (
         "database_url",
         "--database-url",
         "WALLARM_CLOUD_DATABASE_URL",
-        "SQLAlchemy URL such as postgresql+psycopg://user:pass@host/db (default: SQLite)",
+        "SQLAlchemy URL such as postgresql://user:pass@host/db (default: SQLite)",
     ),
 )
 

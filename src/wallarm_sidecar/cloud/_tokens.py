@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from wallarm_sidecar.cloud._models import Node, NodeGroup, Token
@@ -64,11 +65,17 @@ def create_token(
 
 
 def ensure_group(session: Session, name: str) -> NodeGroup:
+    """The group of this name, made if missing (a concurrent maker may win: then its row)."""
     group = session.scalar(select(NodeGroup).where(NodeGroup.name == name))
-    if group is None:
-        group = NodeGroup(name=name, created_at=time.time())
-        session.add(group)
-        session.flush()
+    if group is not None:
+        return group
+    try:
+        with session.begin_nested():
+            group = NodeGroup(name=name, created_at=time.time())
+            session.add(group)
+    except IntegrityError:
+        # Another transaction made it between our look-up and our insert (PostgreSQL).
+        group = session.scalars(select(NodeGroup).where(NodeGroup.name == name)).one()
     return group
 
 

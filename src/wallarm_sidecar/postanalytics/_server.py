@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 import signal
 import socket
 from collections import deque
@@ -193,6 +194,9 @@ class WstoreServer:
         self.registry = metrics_registry(self.store, self.counters)
         self._servers: list[asyncio.AbstractServer] = []
         self._pack = msgpack.Packer(use_bin_type=True).pack
+        #: Random per start: the jobs container's commit names it, so a commit meant for
+        #: a previous wstore (whose numbers restarted from 1) is refused, not applied.
+        self.instance = secrets.token_hex(8)
         #: Bound addresses by name (listen, health, metrics, export); ports resolved.
         self.addresses: dict[str, tuple[str, int]] = {}
 
@@ -269,7 +273,7 @@ class WstoreServer:
         except ValueError:
             return 400, b"text/plain", f"cursor >= 0, limit 0..{EXPORT_PAGE_MAX}\n".encode()
         page = self.store.read_since(cursor, limit)
-        body = encode_export_page(page.records, page.cursor, page.missed)
+        body = encode_export_page(page.records, page.cursor, page.missed, self.instance)
         return 200, b"application/msgpack", body
 
     def _export_cursor(self, params: dict[str, str], body: bytes) -> Response:
@@ -278,12 +282,16 @@ class WstoreServer:
             "export_cursor": store.export_cursor,
             "first_seq": store.first_seq,
             "last_seq": store.next_seq - 1,
+            "instance": self.instance,
         }
         return 200, _JSON, health_json(document)
 
     def _export_commit(self, params: dict[str, str], body: bytes) -> Response:
         try:
             cursor = int(params["cursor"])
+            instance = params.get("instance", self.instance)
+            if instance != self.instance:
+                return 409, b"text/plain", b"instance: this wstore restarted; read again\n"
             self.store.commit_export(cursor)
         except (KeyError, ValueError):
             return 400, b"text/plain", b"cursor=N (N >= 0) is required\n"
@@ -348,14 +356,18 @@ class WstoreServer:
         self._servers.clear()
 
 
-def encode_export_page(records: list[tuple[int, bytes]], cursor: int, missed: int) -> bytes:
-    """`{"from": first seq, "cursor": last seq, "missed": n, "records": [record, ...]}`
-    in msgpack, with the stored record bytes spliced in as they are."""
+def encode_export_page(
+    records: list[tuple[int, bytes]], cursor: int, missed: int, instance: str = ""
+) -> bytes:
+    """`{"from": first seq, "cursor": last seq, "missed": n, "instance": id,
+    "records": [record, ...]}` in msgpack, the stored record bytes spliced in as they are."""
     packer = msgpack.Packer(use_bin_type=True)
     first = records[0][0] if records else cursor + 1
     return b"".join(
         (
-            packer.pack_map_header(4),
+            packer.pack_map_header(5),
+            packer.pack("instance"),
+            packer.pack(instance),
             packer.pack("from"),
             packer.pack(first),
             packer.pack("cursor"),

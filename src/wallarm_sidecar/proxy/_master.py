@@ -10,12 +10,16 @@ import os
 import signal
 import time
 import types
+from collections.abc import Callable, Mapping
 from multiprocessing.process import BaseProcess
-from typing import cast
+from pathlib import Path
+from typing import Any, cast
 
 import uvloop
 
 from wallarm_sidecar._tinyhttp import Routes, TinyHttp
+from wallarm_sidecar.proxy._nodeconfig import NodeModeRules
+from wallarm_sidecar.proxy._policy import FilteringMode, effective_mode
 from wallarm_sidecar.proxy._settings import ProxySettings
 from wallarm_sidecar.proxy._stats import StatsTable
 from wallarm_sidecar.proxy._status import metrics_text, status_document, status_json
@@ -23,11 +27,20 @@ from wallarm_sidecar.proxy._worker import bind_listener, run_worker
 
 log = logging.getLogger("wallarm_sidecar.proxy")
 STALL_SECONDS = 5.0
+#: What the node's Cloud jobs report (`api_errors`, `state`, ...), for the status page.
+CloudStatus = Callable[[], Mapping[str, Any]]
 
 
 class Master:
-    def __init__(self, settings: ProxySettings, *, role: str = "proxy") -> None:
+    def __init__(
+        self,
+        settings: ProxySettings,
+        *,
+        role: str = "proxy",
+        cloud_status: CloudStatus | None = None,
+    ) -> None:
         self.settings = settings
+        self.cloud_status = cloud_status
         # Workers get the validated values as a plain namespace: unpickling the model
         # would load pydantic into every worker (about 12 MiB each) for nothing.
         self.worker_settings = cast(ProxySettings, types.SimpleNamespace(**dict(settings)))
@@ -67,17 +80,40 @@ class Master:
             or now - self.table.heartbeats[slot] > STALL_SECONDS
         ]
         alive = sum(1 for p in self.processes if p is not None and p.is_alive())
-        return status_document(
-            self.table.totals(),
-            workers=alive,
-            stalled=stalled,
-            extra={
-                "mode": str(self.settings.mode),
-                "startid": self.startid,
-                "timestamp": round(now, 3),
-                "uptime": round(now - self.started, 3),
-            },
-        )
+        totals = self.table.totals()
+        extra: dict[str, Any] = {
+            "mode": str(self._mode()),
+            "startid": self.startid,
+            "timestamp": round(now, 3),
+            "uptime": round(now - self.started, 3),
+        }
+        cloud = self._cloud()
+        if cloud:
+            totals["api_errors"] += cloud["api_errors"]
+            extra["cloud"] = cloud
+        return status_document(totals, workers=alive, stalled=stalled, extra=extra)
+
+    def _mode(self) -> FilteringMode:
+        """The mode the workers apply: WALLARM_MODE with the Cloud's rules over it."""
+        settings = self.settings
+        try:
+            rules = NodeModeRules.load(Path(settings.node_dir) / "node-config.json")
+        except (OSError, ValueError):
+            return settings.mode  # the workers keep theirs and log why
+        cloud = rules.mode_for(settings.application)
+        return effective_mode(settings.mode, cloud, settings.mode_allow_override)
+
+    def _cloud(self) -> dict[str, Any]:
+        """The Cloud jobs' report; a failing reporter must not break the status page."""
+        if self.cloud_status is None:
+            return {}
+        try:
+            cloud = dict(self.cloud_status())
+            cloud["api_errors"] = int(cloud.get("api_errors") or 0)
+            return cloud
+        except Exception:
+            log.exception("the Cloud jobs' status is unavailable")
+            return {}
 
     def _healthz(self) -> tuple[int, bytes, bytes]:
         document = self.document()
@@ -156,10 +192,12 @@ class Master:
         return 0
 
 
-def run_proxy(settings: ProxySettings, *, role: str = "proxy") -> int:
+def run_proxy(
+    settings: ProxySettings, *, role: str = "proxy", cloud_status: CloudStatus | None = None
+) -> int:
     """Run the proxy in the foreground until SIGTERM; returns the exit code."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s master %(message)s")
-    master = Master(settings, role=role)
+    master = Master(settings, role=role, cloud_status=cloud_status)
     try:
         master.preflight()
     except OSError as error:
