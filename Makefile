@@ -13,13 +13,14 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
-# The main job: the proxy in front of a sample app, the documented test attack shown as detected.
+# The main job: the documented story on this machine (DEMO_ARGS=--check verifies it and exits).
+DEMO_ARGS ?=
 demo: install
-	$(BIN)/python examples/proxy_demo.py
+	$(BIN)/wallarm-sidecar demo $(DEMO_ARGS)
 
 lint: install
-	$(BIN)/ruff check src tests bench examples scripts
-	$(BIN)/ruff format --check src tests bench examples scripts
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/ruff format --check src tests bench scripts
 	$(BIN)/mypy --strict src
 	$(BIN)/hadolint Dockerfile
 
