@@ -74,7 +74,7 @@ class JsonBodyProof:
         lead = r"[{\[<]|eyJ"
         if self._min_base64:
             lead += r"|[A-Za-z0-9][^\n .]{" + str(self._min_base64 - 1) + ",}$"
-        self._decodable = re2.compile(("(?m)^(?:" + lead + ")").encode(), _options())
+        self._decodable: Any = re2.compile(("(?m)^(?:" + lead + ")").encode(), _options())._regexp
         self._regexes = scanner._line_regex
         self._scan = scanner.scan
         #: line -> whether `scan` finds nothing in it, as a key or as a value
@@ -101,9 +101,18 @@ class JsonBodyProof:
         if type(node) is not dict and type(node) is not list:
             return False  # not JSON, too deep, or a bare scalar: the walker decides
         text = body.translate(_QUOTES_TO_LINES)
-        for match in self._decodable.finditer(text, 1):
-            if self._decodable_string(match.group(0)):
+        decodable = self._decodable
+        end = len(text)
+        pos = 1
+        while pos < end:
+            begin, stop = decodable.Match(_UNANCHORED, text, pos, end)[0]
+            if begin < 0:
+                break
+            if self._decodable_string(text[begin:stop]):
                 return False
+            pos = text.find(b"\n", stop) + 1
+            if pos == 0:
+                break
         found = self._line_set.Match(text)
         if not found:
             return True
