@@ -71,7 +71,8 @@ def test_the_benchmark_order_is_proven_clean() -> None:
         b'{"doc": "[1, 2]"}',  # JSON inside a string
         b'{"x": "<b>bold</b>"}',  # XML-like
         b'{"t": "eyJhbGciOiJIUzI1NiJ9.e30.sig"}',  # a JWT
-        '{"name": "Zoë"}'.encode(),  # not ASCII
+        b'{"note": "line one\\nline two"}',  # a multi-line string: a document
+        b'{"path": "C:\\\\temp"}',  # a backslash in the text: the HTML/JS decoder's
         b'{"a": "Tom &amp; Jerry"}',  # an entity
         b'{"a": 1',  # not JSON
         b'"just a string"',  # a bare scalar
@@ -81,6 +82,13 @@ def test_the_benchmark_order_is_proven_clean() -> None:
 )
 def test_what_the_walker_would_expand_is_not_proven(body: bytes) -> None:
     assert not assert_agrees(body)
+
+
+def test_escapes_and_other_scripts_are_proven_from_the_decoded_strings() -> None:
+    document = {"name": "Zoë Müller", "city": "Zürich", "url": "https://example.com/a/b"}
+    assert assert_agrees(json.dumps(document).encode())  # \u escapes and \/
+    assert assert_agrees(json.dumps(document, ensure_ascii=False).encode())
+    assert assert_agrees(b'{"url": "https:\\/\\/example.com\\/x", "q": "caf\\u00e9"}')
 
 
 def test_attacks_in_json_bodies_are_still_found() -> None:
@@ -133,6 +141,7 @@ _strings = st.one_of(
     st.sampled_from(_examples),
     st.lists(_words, max_size=8).map("".join),
     st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=40),
+    st.text(max_size=20),  # any code point: escapes, other scripts, lone surrogates
 )
 _leaves = st.one_of(
     _strings,
@@ -156,3 +165,4 @@ _documents: Any = st.recursive(
 def test_proof_agrees_with_the_walk(document: object) -> None:
     assert_agrees(json.dumps(document).encode())
     assert_agrees(json.dumps(document, indent=2).encode())
+    assert_agrees(json.dumps(document, ensure_ascii=False).encode("utf-8", "surrogatepass"))

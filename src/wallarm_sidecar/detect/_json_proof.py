@@ -19,8 +19,11 @@ is provably unnecessary when no rule or trigger can match any of its strings:
   JSON, XML or a JWT, or base64-shaped values: the proof refuses such bodies, so the
   full walk would have made no point beyond the keys and leaves.
 
-Anything else (non-ASCII text, escapes, a decodable value, a body near a parser
-limit, invalid JSON) gets the full walk, so the verdict is always the walk's.
+A body with escapes or non-ASCII text is proven the same way from its decoded strings
+(keys and leaves as the walker reads them, joined by line breaks: a Python step per
+string, still a fraction of the walk). Anything else (a multi-line string, a decodable
+value, a body near a parser limit, invalid JSON) gets the full walk, so the verdict is
+always the walk's.
 """
 
 from __future__ import annotations
@@ -32,7 +35,13 @@ import re2
 from wallarm_sidecar.detect._points import AREA_BODY_NAME, AREA_BODY_VALUE
 from wallarm_sidecar.detect.detectors import ValueScanner
 from wallarm_sidecar.detect.parsers import ParserLimits
-from wallarm_sidecar.detect.parsers._decoders import base64_bytes, is_compressed, printable_text
+from wallarm_sidecar.detect.parsers._decoders import (
+    base64_bytes,
+    bytes_to_text,
+    clean_text,
+    is_compressed,
+    printable_text,
+)
 from wallarm_sidecar.detect.parsers._walker import parse_json
 
 #: `"` becomes a line break, every other byte stays
@@ -83,27 +92,38 @@ class JsonBodyProof:
         self._base64_memo: dict[bytes, bool] = {}
 
     def __call__(self, body: bytes) -> bool:
-        if (
-            not self._usable
-            or len(body) > MAX_PROVEN_BODY
-            or not body.isascii()
-            or b"\\" in body
-            or b"%" in body
-            or b"&" in body
-        ):
+        if not self._usable or len(body) > MAX_PROVEN_BODY:
             return False
         containers = body.count(b"{") + body.count(b"[")
         # every point is a string (two quotes), or a leaf before a comma or a bracket
         points = body.count(b'"') // 2 + body.count(b",") + containers + 1
         if containers > self._max_containers or points > self._max_points:
             return False
-        node = parse_json(body.decode("ascii"))
+        if body.isascii() and b"\\" not in body:
+            if b"%" in body or b"&" in body:
+                return False
+            node = parse_json(body.decode("ascii"))
+            if type(node) is not dict and type(node) is not list:
+                return False  # not JSON, too deep, or a bare scalar: the walker decides
+            # each string a line of its own, the first line the document's bracket
+            return self._lines_are_clean(body.translate(_QUOTES_TO_LINES), 1)
+        # Escapes or other scripts: the strings as the walker reads them, from the
+        # decoded document (a Python step per string, still a fraction of the walk).
+        node = parse_json(bytes_to_text(body).lstrip("\ufeff"))
         if type(node) is not dict and type(node) is not list:
-            return False  # not JSON, too deep, or a bare scalar: the walker decides
-        text = body.translate(_QUOTES_TO_LINES)
+            return False
+        strings: list[str] = []
+        _collect_strings(node, strings)
+        text = "\n".join(strings)
+        if text.count("\n") != len(strings) - 1 or "%" in text or "&" in text or "\\" in text:
+            return False  # a multi-line string (a document), or one a decoder would expand
+        return self._lines_are_clean(text.encode("utf-8", "surrogatepass"), 0)
+
+    def _lines_are_clean(self, text: bytes, start: int) -> bool:
+        """No line of `text` from `start` on is decodable, or has a finding alone."""
         decodable = self._decodable
         end = len(text)
-        pos = 1
+        pos = start
         while pos < end:
             begin, stop = decodable.Match(_UNANCHORED, text, pos, end)[0]
             if begin < 0:
@@ -128,7 +148,7 @@ class JsonBodyProof:
             return True
         known = self._base64_memo.get(line)
         if known is None:
-            raw = base64_bytes(line.decode("ascii"), min_length=self._min_base64)
+            raw = base64_bytes(_text(line), min_length=self._min_base64)
             # what `Walker.base64` would make a point of: text, or a compressed blob
             known = raw is not None and (is_compressed(raw) or printable_text(raw) is not None)
             if len(line) <= _MEMO_LINE_LENGTH:
@@ -161,7 +181,7 @@ class JsonBodyProof:
                     budget[0] -= 1
                     if budget[0] < 0:
                         return False
-                    value = line.decode("ascii")
+                    value = _text(line)
                     scan = self._scan
                     clean = not scan(value, AREA_BODY_VALUE) and not scan(value, AREA_BODY_NAME)
                     if len(line) <= _MEMO_LINE_LENGTH:
@@ -174,7 +194,30 @@ class JsonBodyProof:
         return True
 
 
+def _collect_strings(node: Any, out: list[str]) -> None:
+    """Keys and leaves of a decoded document as the walker emits them (numbers are
+    text too: the decoder keeps them as written)."""
+    children: Any
+    if type(node) is dict:
+        for key in node:
+            out.append(key if key.isascii() else clean_text(key))
+        children = node.values()
+    else:
+        children = node
+    for child in children:
+        kind = type(child)
+        if kind is str:
+            out.append(child if child.isascii() else clean_text(child))
+        elif kind is dict or kind is list:
+            _collect_strings(child, out)
+
+
+def _text(line: bytes) -> str:
+    return line.decode("utf-8", "surrogatepass")
+
+
 def _never_scanned(line: bytes) -> bool:
-    """The engine's own skip rule for a value (`DetectionEngine.inspect`)."""
+    """The engine's own skip rule for a value (`DetectionEngine.inspect`): on the
+    UTF-8 bytes it skips no more than the engine does on the text."""
     size = len(line)
     return size < 3 or line.isdigit() or (size < 6 and line.isalnum())
