@@ -12,7 +12,7 @@ import argparse
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -124,3 +124,36 @@ def parse_listen(text: str, *, default_host: str = "0.0.0.0") -> tuple[str, int]
     if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
         raise ValueError("must be a port number 1-65535, :PORT, HOST:PORT or [v6]:PORT")
     return host, int(port_text)
+
+
+# --- the same parsers as pydantic `BeforeValidator`s: text from a flag or the
+# environment is parsed, a value given in code passes as it is
+
+
+def duration_input(value: Any) -> Any:
+    return parse_duration(value) if isinstance(value, str) else value
+
+
+def switch_input(value: Any) -> Any:
+    return parse_switch(value) if isinstance(value, str) else value
+
+
+def listen_input(value: Any) -> Any:
+    """A listen address; the host defaults to every interface."""
+    return parse_listen(value) if isinstance(value, str) else value
+
+
+def loopback_listen_input(value: Any) -> Any:
+    """A listen address; the host defaults to loopback."""
+    return parse_listen(value, default_host="127.0.0.1") if isinstance(value, str) else value
+
+
+def labels_group_input(value: Any) -> Any:
+    """`WALLARM_LABELS=group=<name>[,k=v]` gives the node group."""
+    if isinstance(value, str):
+        for item in value.split(","):
+            key, _, group = item.partition("=")
+            if key.strip() == "group":
+                return group.strip()
+        return ""
+    return value

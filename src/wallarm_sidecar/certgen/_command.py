@@ -12,7 +12,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from wallarm_sidecar._options import ConfigError, Option, parse_duration, parse_switch
+from wallarm_sidecar._options import (
+    ConfigError,
+    Option,
+    duration_input,
+    switch_input,
+)
 from wallarm_sidecar.certgen._certificates import parse_hosts
 from wallarm_sidecar.certgen._errors import CertgenError
 from wallarm_sidecar.certgen._jobs import create_certificate, patch_webhook
@@ -42,14 +47,6 @@ def _matching(pattern: re.Pattern[str], what: str) -> Callable[[Any], Any]:
 
 def _hosts(value: Any) -> Any:
     return parse_hosts(value) if isinstance(value, str) else value
-
-
-def _duration(value: Any) -> Any:
-    return parse_duration(value) if isinstance(value, str) else value
-
-
-def _switch(value: Any) -> Any:
-    return parse_switch(value) if isinstance(value, str) else value
 
 
 def _api_server(value: Any) -> Any:
@@ -93,8 +90,8 @@ class CertgenSettings(BaseModel):
     api_server: Annotated[str | None, BeforeValidator(_api_server)] = None
     token_file: Path = SERVICE_ACCOUNT_DIR / "token"
     ca_file: Path = SERVICE_ACCOUNT_DIR / "ca.crt"
-    insecure_skip_tls_verify: Annotated[bool, BeforeValidator(_switch)] = False
-    retry_for: Annotated[float, BeforeValidator(_duration), Field(ge=0)] = 30.0
+    insecure_skip_tls_verify: Annotated[bool, BeforeValidator(switch_input)] = False
+    retry_for: Annotated[float, BeforeValidator(duration_input), Field(ge=0)] = 30.0
 
 
 _CONNECTION_OPTIONS: tuple[Option, ...] = (

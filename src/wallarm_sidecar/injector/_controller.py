@@ -6,12 +6,17 @@ import asyncio
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
-from wallarm_sidecar._options import ConfigError, Option, parse_duration, parse_listen
+from wallarm_sidecar._options import (
+    ConfigError,
+    Option,
+    duration_input,
+    listen_input,
+)
 from wallarm_sidecar.injector._server import (
     AdmissionApp,
     LogLine,
@@ -24,21 +29,13 @@ from wallarm_sidecar.injector._settings import InjectionSettings, unknown_keys
 TOKEN_ENV = "WALLARM_API_TOKEN"
 
 
-def _listen(value: Any) -> Any:
-    return parse_listen(value) if isinstance(value, str) else value
-
-
-def _duration(value: Any) -> Any:
-    return parse_duration(value) if isinstance(value, str) else value
-
-
 class ControllerSettings(BaseModel):
     """The controller's own options (the injection settings come from `--config`)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     listen: Annotated[
-        tuple[str, Annotated[int, Field(ge=1, le=65535)]], BeforeValidator(_listen)
+        tuple[str, Annotated[int, Field(ge=1, le=65535)]], BeforeValidator(listen_input)
     ] = (
         "0.0.0.0",
         8443,
@@ -46,7 +43,9 @@ class ControllerSettings(BaseModel):
     tls_cert_file: Path | None = None
     tls_key_file: Path | None = None
     config: Path | None = None
-    certificate_reload_interval: Annotated[float, BeforeValidator(_duration), Field(gt=0)] = 2.0
+    certificate_reload_interval: Annotated[float, BeforeValidator(duration_input), Field(gt=0)] = (
+        2.0
+    )
 
 
 CONTROLLER_OPTIONS: tuple[Option, ...] = (

@@ -9,36 +9,21 @@ from __future__ import annotations
 
 import re
 import socket
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
-from wallarm_sidecar._options import Option, parse_duration, parse_listen
+from wallarm_sidecar._options import (
+    Option,
+    duration_input,
+    labels_group_input,
+    loopback_listen_input,
+)
 from wallarm_sidecar.postanalytics._behaviour import DEFAULT_AUTH_PATHS, BehaviourSettings
 
-
-def _listen(value: Any) -> Any:
-    return parse_listen(value, default_host="127.0.0.1") if isinstance(value, str) else value
-
-
-def _duration(value: Any) -> Any:
-    return parse_duration(value) if isinstance(value, str) else value
-
-
-def _labels_group(value: Any) -> Any:
-    """`WALLARM_LABELS=group=<name>[,k=v]` gives the node group."""
-    if isinstance(value, str):
-        for item in value.split(","):
-            key, _, group = item.partition("=")
-            if key.strip() == "group":
-                return group.strip()
-        return ""
-    return value
-
-
 Port = Annotated[int, Field(ge=0, le=65535)]
-Listen = Annotated[tuple[str, Port], BeforeValidator(_listen)]
-Seconds = Annotated[float, BeforeValidator(_duration), Field(gt=0, le=86_400)]
+Listen = Annotated[tuple[str, Port], BeforeValidator(loopback_listen_input)]
+Seconds = Annotated[float, BeforeValidator(duration_input), Field(gt=0, le=86_400)]
 
 
 class _Common(BaseModel):
@@ -48,7 +33,7 @@ class _Common(BaseModel):
     health_listen: Listen = ("127.0.0.1", 5006)
     node_dir: str = "/opt/wallarm/etc/wallarm"
     node_name: Annotated[str, Field(min_length=1, max_length=253)] = socket.gethostname()
-    node_group: Annotated[str, BeforeValidator(_labels_group), Field(max_length=200)] = ""
+    node_group: Annotated[str, BeforeValidator(labels_group_input), Field(max_length=200)] = ""
     namespace: Annotated[str, Field(max_length=63)] = ""
     page_size: Annotated[int, Field(ge=1, le=10_000)] = 1000
     retry_base: Seconds = 0.5

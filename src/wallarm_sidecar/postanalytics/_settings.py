@@ -7,7 +7,11 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from wallarm_sidecar._options import Option, parse_duration, parse_listen
+from wallarm_sidecar._options import (
+    Option,
+    duration_input,
+    listen_input,
+)
 
 GIB = 1024**3
 MAX_ARENA_GB = 4096.0
@@ -29,18 +33,10 @@ def _arena(value: Any) -> Any:
     return parse_arena(value) if not isinstance(value, bool) else value
 
 
-def _listen(value: Any) -> Any:
-    return parse_listen(value) if isinstance(value, str) else value
-
-
-def _duration(value: Any) -> Any:
-    return parse_duration(value) if isinstance(value, str) else value
-
-
 # Port 0 (any free port) only comes from code, such as tests: the flags say 1-65535.
 Port = Annotated[int, Field(ge=0, le=65535)]
-Listen = Annotated[tuple[str, Port], BeforeValidator(_listen)]
-Seconds = Annotated[float, BeforeValidator(_duration), Field(gt=0)]
+Listen = Annotated[tuple[str, Port], BeforeValidator(listen_input)]
+Seconds = Annotated[float, BeforeValidator(duration_input), Field(gt=0)]
 
 
 class WstoreSettings(BaseModel):

@@ -9,22 +9,16 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from wallarm_sidecar._options import Option, parse_duration, parse_listen, parse_switch
+from wallarm_sidecar._options import (
+    Option,
+    duration_input,
+    labels_group_input,
+    listen_input,
+    switch_input,
+)
 from wallarm_sidecar.detect import PARSER_NAMES
 from wallarm_sidecar.proxy._blockpage import BlockPage
 from wallarm_sidecar.proxy._policy import PRIVATE_NETWORKS, FilteringMode, ModeOverride, Network
-
-
-def _listen(value: Any) -> Any:
-    return parse_listen(value) if isinstance(value, str) else value
-
-
-def _duration(value: Any) -> Any:
-    return parse_duration(value) if isinstance(value, str) else value
-
-
-def _switch(value: Any) -> Any:
-    return parse_switch(value) if isinstance(value, str) else value
 
 
 def _mode(value: Any) -> Any:
@@ -73,17 +67,6 @@ def _block_page(value: Any) -> Any:
     return BlockPage.parse(value) if isinstance(value, str) else value
 
 
-def _labels_group(value: Any) -> Any:
-    """`WALLARM_LABELS=group=<name>[,k=v]` gives the node group."""
-    if isinstance(value, str):
-        for item in value.split(","):
-            key, _, group = item.partition("=")
-            if key.strip() == "group":
-                return group.strip()
-        return ""
-    return value
-
-
 def _application(value: Any) -> Any:
     if isinstance(value, str):
         value = value.strip()
@@ -93,9 +76,9 @@ def _application(value: Any) -> Any:
 
 
 Port = Annotated[int, Field(ge=1, le=65535)]
-Listen = Annotated[tuple[str, Port], BeforeValidator(_listen)]
-Seconds = Annotated[float, BeforeValidator(_duration), Field(gt=0)]
-Switch = Annotated[bool, BeforeValidator(_switch)]
+Listen = Annotated[tuple[str, Port], BeforeValidator(listen_input)]
+Seconds = Annotated[float, BeforeValidator(duration_input), Field(gt=0)]
+Switch = Annotated[bool, BeforeValidator(switch_input)]
 
 
 class ProxySettings(BaseModel):
@@ -125,7 +108,7 @@ class ProxySettings(BaseModel):
     block_page: Annotated[BlockPage, BeforeValidator(_block_page)] = BlockPage()
     application: Annotated[str, BeforeValidator(_application)] = ""
     node_name: str = socket.gethostname()
-    node_group: Annotated[str, BeforeValidator(_labels_group)] = ""
+    node_group: Annotated[str, BeforeValidator(labels_group_input)] = ""
     parser_disable: Annotated[frozenset[str], BeforeValidator(_parsers)] = frozenset()
     enable_lib_detection: Switch = True
     node_dir: str = "/opt/wallarm/etc/wallarm"
@@ -134,7 +117,7 @@ class ProxySettings(BaseModel):
     #: API discovery: seconds between two requests of one endpoint whose parameter
     #: names and types the record carries (0: every request)
     parameter_sample_interval: Annotated[
-        float, BeforeValidator(_duration), Field(ge=0, le=86400)
+        float, BeforeValidator(duration_input), Field(ge=0, le=86400)
     ] = 1.0
     max_body_size: Annotated[int, Field(ge=0)] = 100 * 1024 * 1024
     max_header_size: Annotated[int, Field(ge=1024, le=1024 * 1024)] = 32 * 1024
