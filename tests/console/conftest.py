@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import re
+import ssl
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.support import free_port
 from wallarm_sidecar.cloud import Database, bootstrap_admin, create_app, database_url
 
 ADMIN = "wsk_admin-token-for-the-console-tests"
@@ -153,3 +159,47 @@ def any_console(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Cons
         yield from open_console(server.url(name))
     finally:
         server.drop_database(name)
+
+
+@contextlib.contextmanager
+def cloud_process(
+    data_dir: Path, admin: str, *args: str, verify: ssl.SSLContext | bool = True
+) -> Iterator[str]:
+    """A real `wallarm-sidecar cloud` on loopback (HTTPS with --tls-* args); its base URL."""
+    port = free_port()
+    scheme = "https" if "--tls-cert-file" in args else "http"
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "wallarm_sidecar",
+            "cloud",
+            "--listen",
+            f"127.0.0.1:{port}",
+            "--data-dir",
+            str(data_dir),
+            *args,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "WALLARM_CLOUD_ADMIN_TOKEN": admin},
+    )
+    base = f"{scheme}://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(base + "/login", timeout=2, verify=verify)
+                break
+            except httpx.TransportError:
+                assert server.poll() is None, server.stderr.read() if server.stderr else ""
+                assert time.monotonic() < deadline, "the Cloud did not start"
+                time.sleep(0.1)
+        yield base
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()

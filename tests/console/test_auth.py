@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import datetime
 import os
+import ssl
 import stat
 import time
+from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.console.conftest import ADMIN, Console, csrf_of, record
+from tests.console.conftest import ADMIN, Console, cloud_process, csrf_of, record
+from wallarm_sidecar.certgen import generate_bundle
 from wallarm_sidecar.cloud import create_app
 from wallarm_sidecar.cloud._tokens import hash_secret
 from wallarm_sidecar.cloud.console._routes import secret_path
@@ -243,3 +248,30 @@ def test_pages_forbid_scripts_and_framing(console: Console) -> None:
 def test_the_console_stays_out_of_the_openapi_document(console: Console) -> None:
     paths = console.client.get("/openapi.json").json()["paths"]
     assert all(path.startswith("/api/v1/") for path in paths)
+
+
+def test_a_tls_cloud_sets_a_secure_cookie(tmp_path: Path) -> None:
+    bundle = generate_bundle(["127.0.0.1"], now=datetime.datetime.now(datetime.UTC))
+    (tmp_path / "tls.crt").write_bytes(bundle.cert)
+    (tmp_path / "tls.key").write_bytes(bundle.key)
+    trust = ssl.create_default_context(cadata=bundle.ca.decode())
+    tls = (
+        "--tls-cert-file",
+        str(tmp_path / "tls.crt"),
+        "--tls-key-file",
+        str(tmp_path / "tls.key"),
+    )
+    with (
+        cloud_process(tmp_path / "data", ADMIN, *tls, verify=trust) as base,
+        httpx.Client(base_url=base, verify=trust) as client,
+    ):
+        page = client.get("/login")
+        response = client.post("/login", data={"token": ADMIN, "csrf": csrf_of(page.text)})
+        assert response.status_code == 303
+        cookie = next(
+            c for c in response.headers.get_list("set-cookie") if c.startswith(SESSION_COOKIE + "=")
+        )
+        assert {"secure", "httponly", "samesite=strict"} <= {
+            part.strip().lower() for part in cookie.split(";")
+        }
+        assert client.get("/attacks").status_code == 200  # the client sends it back over TLS

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,8 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.console.conftest import XSS_ATTRIBUTE, XSS_FRAGMENT, record
-from tests.support import free_port
+from tests.console.conftest import XSS_ATTRIBUTE, XSS_FRAGMENT, cloud_process, record
 
 ADMIN = "wsk_admin-token-for-the-browser-test"
 
@@ -56,42 +53,8 @@ def chromium() -> Iterator[Any]:
 @pytest.fixture
 def cloud(tmp_path: Path) -> Iterator[str]:
     """A `wallarm-sidecar cloud` process on loopback; its base URL."""
-    port = free_port()
-    env = {**os.environ, "WALLARM_CLOUD_ADMIN_TOKEN": ADMIN}
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "wallarm_sidecar",
-            "cloud",
-            "--listen",
-            f"127.0.0.1:{port}",
-            "--data-dir",
-            str(tmp_path / "data"),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env=env,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(base + "/login", timeout=2)
-                break
-            except httpx.TransportError:
-                assert server.poll() is None, server.stderr.read() if server.stderr else ""
-                assert time.monotonic() < deadline, "the Cloud did not start"
-                time.sleep(0.1)
+    with cloud_process(tmp_path / "data", ADMIN) as base:
         yield base
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
 
 
 def api(base: str, method: str, path: str, token: str = ADMIN, **kwargs: Any) -> Any:
@@ -140,17 +103,22 @@ def test_the_console_in_chromium(chromium: Any, cloud: str, shots: Path) -> None
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda error: problems.append(str(error)))
 
+    def click(selector: str) -> None:
+        """Click and wait for the page it leads to (every click here navigates)."""
+        with page.expect_navigation():
+            page.click(selector)
+
     # Log in (a wrong token first).
     page.goto(cloud + "/attacks")
     assert page.url.startswith(cloud + "/login?next=")
     page.fill("#token", "wsk_wrong")
-    page.click("button[type=submit]")
+    click("button[type=submit]")
     assert "Unknown or revoked token" in page.inner_text("[role=alert]")
     page.screenshot(path=str(shots / "01-login.png"), full_page=True)
     assert [p for p in problems if "status of 401" not in p] == []  # that 401 was expected
     problems.clear()
     page.fill("#token", ADMIN)
-    page.click("button[type=submit]")
+    click("button[type=submit]")
     assert page.url == cloud + "/attacks"
 
     # The list, the chart, a filter.
@@ -165,13 +133,13 @@ def test_the_console_in_chromium(chromium: Any, cloud: str, shots: Path) -> None
     page.screenshot(path=str(shots / "02-attacks.png"), full_page=True)
     page.select_option("select[name=type]", "xss")
     page.select_option("select[name=status]", "blocked")
-    page.click("#filters button[type=submit]")
+    click("#filters button[type=submit]")
     assert "type=xss" in page.url and "status=blocked" in page.url
     assert page.locator("#attacks tbody tr").count() == 1
     page.screenshot(path=str(shots / "03-attacks-filtered.png"), full_page=True)
 
     # The detail: the payloads are shown as text, never run.
-    page.click("#attacks a.type")
+    click("#attacks a.type")
     assert "/attacks/" in page.url
     hits = page.inner_text("#hits")
     assert XSS_FRAGMENT in hits and XSS_ATTRIBUTE in hits and "get_q" in hits
@@ -182,14 +150,14 @@ def test_the_console_in_chromium(chromium: Any, cloud: str, shots: Path) -> None
 
     # Deny its source from the detail page, and add an allowlist entry by hand.
     page.select_option("#deny-source select[name=expires]", "7d")
-    page.click("#deny-source button[type=submit]")
+    click("#deny-source button[type=submit]")
     assert page.url.endswith("/ip-lists?done=ip-added")
     assert "203.0.113.66/32" in page.inner_text("#entries")
     page.select_option("#add-ip select[name=list]", "allow")
     page.fill("#add-ip input[name=ip]", "10.0.0.0/8")
     page.fill("#add-ip input[name=application]", "shop")
     page.fill("#add-ip input[name=comment]", "office network")
-    page.click("#add-ip button[type=submit]")
+    click("#add-ip button[type=submit]")
     entries = page.inner_text("#entries")
     assert "10.0.0.0/8" in entries and "office network" in entries
     page.screenshot(path=str(shots / "05-ip-lists.png"), full_page=True)
@@ -197,23 +165,23 @@ def test_the_console_in_chromium(chromium: Any, cloud: str, shots: Path) -> None
     assert deny[0]["ip"] == "203.0.113.66/32" and deny[0]["expires_at"] > now + 6 * 86400
 
     # Change the mode: a rule for group shop, then another mode for it.
-    page.click("nav a[href='/settings']")
+    click("nav a[href='/settings']")
     page.fill("#add-rule input[name=node_group]", "shop")
     page.select_option("#add-rule select[name=mode]", "block")
-    page.click("#add-rule button[type=submit]")
+    click("#add-rule button[type=submit]")
     assert "The rule is saved" in page.inner_text("[role=status]")
     page.select_option("#rules select[name=mode]", "safe_blocking")
-    page.click("#rules button:has-text('Save')")
+    click("#rules button:has-text('Save')")
     config = api(cloud, "GET", "/nodes/config", node["node_credential"])["node_config"]
     assert config["mode"] == "safe_blocking"
     assert "safe_blocking" in page.inner_text("#effective")
     page.screenshot(path=str(shots / "06-settings.png"), full_page=True)
 
     # Create a token (its secret shown once), then revoke it.
-    page.click("nav a[href='/tokens']")
+    click("nav a[href='/tokens']")
     page.select_option("#create-token select[name=usage]", "read-only")
     page.fill("#create-token input[name=name]", "grafana")
-    page.click("#create-token button[type=submit]")
+    click("#create-token button[type=submit]")
     secret = page.input_value("#new-token")
     assert secret.startswith("wsk_")
     assert api(cloud, "GET", "/attacks", secret)["items"]
@@ -221,21 +189,22 @@ def test_the_console_in_chromium(chromium: Any, cloud: str, shots: Path) -> None
     page.goto(cloud + "/tokens")
     assert secret not in page.content()
     row = page.locator("#tokens tr", has_text="grafana")
-    row.locator("button:has-text('Revoke')").click()
+    with page.expect_navigation():
+        row.locator("button:has-text('Revoke')").click()
     assert "revoked" in page.locator("#tokens tr", has_text="grafana").inner_text()
     refused = httpx.get(cloud + "/api/v1/attacks", headers={"Authorization": f"Bearer {secret}"})
     assert refused.status_code == 401
     page.screenshot(path=str(shots / "08-tokens.png"), full_page=True)
 
     # Nodes by group, with last seen.
-    page.click("nav a[href='/nodes']")
+    click("nav a[href='/nodes']")
     assert page.locator("section.group h2").all_inner_texts() == ["blog", "shop"]
     assert "shop-7f9c-x2" in page.inner_text("section.group:has(h2:text-is('shop'))")
     assert "ago" in page.inner_text("section.group:has(h2:text-is('shop'))")
     page.screenshot(path=str(shots / "09-nodes.png"), full_page=True)
 
     # Log out: the pages want a login again.
-    page.click("#logout")
+    click("#logout")
     assert page.url.startswith(cloud + "/login")
     assert "You have logged out." in page.inner_text("[role=status]")
     page.goto(cloud + "/settings")

@@ -17,7 +17,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from pydantic import ValidationError
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import Integer, and_, cast, func, literal_column, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -790,17 +790,21 @@ def _chart(
     buckets = chart_buckets(start, end)
     if not buckets:
         return []
-    # Portable SQL (SQLite and PostgreSQL): one conditional sum per bar and kind.
-    columns: list[Any] = []
-    for bucket in buckets:
-        inside = and_(Hit.time >= bucket.start, Hit.time < bucket.end)
-        columns.append(func.sum(case((and_(inside, Hit.blocked.is_(True)), 1), else_=0)))
-        columns.append(func.sum(case((and_(inside, Hit.blocked.is_(False)), 1), else_=0)))
-    query = narrowed(select(*columns)).where(
-        Hit.time >= buckets[0].start, Hit.time < buckets[-1].end
+    # One pass, grouped by bar: the bar's index is (time - first start) // width. Times
+    # are >= the first start here, so SQLite's truncating cast is a floor; PostgreSQL's
+    # cast rounds, so it gets floor() (which SQLite lacks unless built with math).
+    first, width = buckets[0].start, buckets[0].end - buckets[0].start
+    # Literals, not bound parameters: GROUP BY must repeat the very same expression.
+    offset = (Hit.time - literal_column(repr(float(first)))) / literal_column(repr(float(width)))
+    is_sqlite = session.get_bind().dialect.name == "sqlite"
+    index = cast(offset, Integer) if is_sqlite else cast(func.floor(offset), Integer)
+    query = narrowed(select(index, Hit.blocked, func.count())).where(
+        Hit.time >= first, Hit.time < buckets[-1].end
     )
-    counts = session.execute(query).one()
+    counts: dict[tuple[int, bool], int] = {}
+    for bar, blocked, count in session.execute(query.group_by(index, Hit.blocked)):
+        counts[int(bar), bool(blocked)] = int(count)
     return [
-        Bucket(bucket.start, bucket.end, int(counts[2 * i] or 0), int(counts[2 * i + 1] or 0))
+        Bucket(bucket.start, bucket.end, counts.get((i, True), 0), counts.get((i, False), 0))
         for i, bucket in enumerate(buckets)
     ]
