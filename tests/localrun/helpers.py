@@ -21,9 +21,9 @@ from wallarm_sidecar.injector import InjectionSettings, inject_yaml
 FIXTURE = Path(__file__).with_name("httpbin-deployment.yaml")
 
 
-def inject_fixture(directory: Path, schema: str = "single") -> Path:
+def inject_fixture(directory: Path, schema: str = "single", *, native: bool = False) -> Path:
     """The documentation's Deployment through the real injector, written to a file."""
-    values = {"config": {"injectionStrategy": {"schema": schema}}}
+    values = {"config": {"injectionStrategy": {"schema": schema, "nativeSidecar": native}}}
     text, _ = inject_yaml(FIXTURE.read_text(), InjectionSettings.from_values(values))
     path = directory / "injected.yaml"
     path.write_text(text)
@@ -88,11 +88,16 @@ class Localrun:
             self.process.send_signal(signal.SIGTERM)
         return self.wait_exit()
 
-    def kill(self) -> None:
-        """Last resort in a test's clean-up (the test then fails on leftovers anyway)."""
+    def clean_up(self) -> None:
+        """A test's clean-up after a failure: SIGTERM (localrun removes its pod), SIGKILL
+        only if that does not end it."""
         if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(30)
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(60)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(30)
 
 
 def state(state_dir: Path) -> dict[str, Any]:

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -37,7 +39,7 @@ def runs() -> Iterator[list[Localrun]]:
     started: list[Localrun] = []
     yield started
     for run in started:
-        run.kill()
+        run.clean_up()
 
 
 def netns_list() -> str:
@@ -84,9 +86,11 @@ def test_the_injected_deployment_in_a_network_namespace(
     manifest = inject_fixture(tmp_path)
     run = Localrun("-f", str(manifest), "--state-dir", str(state_dir), "--grace-period", "10")
     runs.append(run)
-    run.wait_for("READY 2/2")
+    run.wait_for("running; Ctrl-C stops the pod")
+    assert "READY 2/2" in run.output
     pod = state(state_dir)
     assert pod["network"] == "netns" and pod["netns"] in netns_list()
+    assert f"send traffic to http://{pod['pod_ip']}:80/ (the application port;" in run.output
     # the app port of the pod IP: iptables sends it to the proxy
     assert pod["traffic"] == [pod["pod_ip"], 80]
     saved = subprocess.run(
@@ -101,21 +105,25 @@ def test_the_injected_deployment_in_a_network_namespace(
     assert_cleaned_up(run, pod, state_dir)
 
 
-@pytest.mark.parametrize("schema", ["single", "split"])
+@pytest.mark.parametrize(
+    ("schema", "native"), [("single", False), ("split", False), ("single", True)]
+)
 def test_the_injected_deployment_on_loopback(
-    schema: str, tmp_path: Path, runs: list[Localrun]
+    schema: str, native: bool, tmp_path: Path, runs: list[Localrun]
 ) -> None:
     state_dir = tmp_path / "state"
-    manifest = inject_fixture(tmp_path, schema)
+    manifest = inject_fixture(tmp_path, schema, native=native)
     ready = "READY 2/2" if schema == "single" else "READY 3/3"
     run = Localrun("-f", str(manifest), "--state-dir", str(state_dir), "--no-netns", "--free-ports")
     runs.append(run)
     run.wait_for(ready)
     assert "no network namespace: --no-netns was given" in run.output
     assert "sidecar-init-iptables skipped" in run.output
+    run.wait_for("running; Ctrl-C stops the pod")
     pod = state(state_dir)
     host, port = pod["traffic"]
     assert host == "127.0.0.1" and port not in (80, 26001)  # the proxy port, remapped
+    assert f"send traffic to http://127.0.0.1:{port}/ (the proxy port;" in run.output
     document = exercise_pod(host, port, tuple(pod["status"]))
     assert document["workers"] >= 1
     assert run.stop() == 0, run.output
@@ -280,3 +288,23 @@ def test_sigterm_during_the_start_cleans_up(tmp_path: Path, runs: list[Localrun]
     assert run.stop() == 0, run.output
     assert "interrupted" in run.output and "started app" not in run.output
     assert_cleaned_up(run, state(state_dir), state_dir)
+
+
+def test_killing_localrun_takes_its_processes_along(tmp_path: Path, runs: list[Localrun]) -> None:
+    """SIGKILL leaves localrun no time to clean up: its children still go (parent-death
+    signal), so no orphaned app or proxy keeps a port."""
+    state_dir = tmp_path / "state"
+    manifest = inject_fixture(tmp_path)
+    run = Localrun(
+        "-f", str(manifest), "--state-dir", str(state_dir), "--no-netns", "--free-ports"
+    )  # fmt: skip
+    runs.append(run)
+    run.wait_for("READY 2/2")
+    pids = state(state_dir)["pids"]
+    os.kill(run.process.pid, signal.SIGKILL)
+    run.wait_exit()
+    deadline = time.monotonic() + 60
+    while any(group_alive(pid) for pid in pids.values()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    alive = [name for name, pid in pids.items() if group_alive(pid)]
+    assert not alive, f"still running after localrun was killed: {alive}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import copy
 import ipaddress
 import random
@@ -11,6 +12,9 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from wallarm_sidecar.injector import InjectionSettings, mutate
 from wallarm_sidecar.localrun import (
@@ -409,7 +413,7 @@ def test_volume_kinds() -> None:
         ),
         pytest.param(
             pod_with({}, volumes=[{"name": "../up", "emptyDir": {}}]),
-            r"volume name '../up'",
+            r"volume name '../up' is not a DNS label",
             id="volume-name",
         ),
         pytest.param(
@@ -423,6 +427,27 @@ def test_volume_kinds() -> None:
             id="unknown-port-name",
         ),
         pytest.param({"kind": "Pod", "spec": {}}, r"no spec.containers", id="no-containers"),
+        pytest.param(
+            pod_with({"name": "../../etc/cron.d/x"}),
+            r"container name '../../etc/cron.d/x' is not a DNS label",
+            id="container-name-path",
+        ),
+        pytest.param(pod_with({"name": None}), r"container name None", id="no-container-name"),
+        pytest.param(
+            pod_with({}, initContainers=[{"name": "app", "image": "kennethreitz/httpbin"}]),
+            r"container name 'app' is used twice",
+            id="same-name-twice",
+        ),
+        pytest.param(
+            pod_with({"readinessProbe": {"tcpSocket": {"port": 80}, "periodSeconds": "often"}}),
+            r"periodSeconds 'often' must be a whole number >= 1",
+            id="probe-period",
+        ),
+        pytest.param(
+            pod_with({"readinessProbe": {"tcpSocket": {"port": 80}, "failureThreshold": 0}}),
+            r"failureThreshold 0 must be a whole number >= 1",
+            id="probe-threshold",
+        ),
     ],
 )
 def test_what_cannot_run_is_a_clear_error(pod: dict[str, Any], message: str) -> None:
@@ -553,3 +578,47 @@ def test_pick_subnet_avoids_used_networks() -> None:
     assert addresses(ipaddress.ip_network("198.19.0.4/30")) == ("198.19.0.5", "198.19.0.6")
     with pytest.raises(ValueError, match="not a /30"):
         addresses(ipaddress.ip_network("198.19.0.0/29"))
+
+
+# -- hostile manifests ------------------------------------------------------------------------
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 70000) | st.text(max_size=12),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3)
+    ),
+    max_leaves=10,
+)
+_field_keys = st.sampled_from(
+    [
+        "name",
+        "image",
+        "command",
+        "args",
+        "env",
+        "envFrom",
+        "ports",
+        "volumeMounts",
+        "readinessProbe",
+        "restartPolicy",
+    ]
+)
+
+
+@given(
+    containers=st.lists(st.dictionaries(_field_keys, _json, max_size=5), min_size=1, max_size=3),
+    volumes=_json,
+    network=st.sampled_from(["netns", "loopback"]),
+)
+@hypothesis_settings(max_examples=300, deadline=None)
+def test_any_manifest_gives_a_plan_or_a_plan_error(
+    containers: list[dict[str, Any]], volumes: Any, network: str
+) -> None:
+    for index, container in enumerate(containers):  # often valid enough to get far
+        container.setdefault("name", f"c{index}")
+        container.setdefault("image", "kennethreitz/httpbin")
+    pod = {"kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": containers}}
+    if volumes is not None:
+        pod["spec"]["volumes"] = volumes
+    with contextlib.suppress(PlanError):  # anything else fails the test
+        plan_pod(pod, options(network=network))

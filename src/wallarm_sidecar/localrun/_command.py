@@ -221,6 +221,8 @@ async def _serve(pod: LocalPod, ready_timeout: float) -> int:
     try:
         await pod.start()
         await pod.wait_ready(ready_timeout)
+        for line in pod.access():
+            pod.say(line)
         await pod.wait()
     except asyncio.CancelledError:
         pod.say("interrupted")

@@ -44,6 +44,7 @@ DIRECTORY_ENV: Final = {
 #: Host variables a process keeps (a container has its image's; we have the host's).
 BASE_ENV: Final = ("PATH", "LANG", "LC_ALL", "TZ", "VIRTUAL_ENV", "PYTHONPATH", "SSL_CERT_FILE")
 DEFAULT_GRACE: Final = 30.0
+_DNS_LABEL: Final = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
 
 
 class PlanError(ValueError):
@@ -315,13 +316,17 @@ def plan_pod(pod: JsonObject, options: PlanOptions) -> PodPlan:
     if not containers:
         raise PlanError("the pod has no containers")
     processes = [*inits, *containers]
+    names = [p.name for p in processes]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise PlanError(f"container name {twice[0]!r} is used twice")
     _check_port_clashes(processes)
 
     traffic, status = _addresses(processes, context)
     grace = options.grace_period
     if grace is None:
         value = spec.get("terminationGracePeriodSeconds")
-        grace = float(value) if isinstance(value, int | float) else DEFAULT_GRACE
+        grace = float(value) if isinstance(value, int) and value >= 0 else DEFAULT_GRACE
     return PodPlan(
         name=options.name,
         namespace=options.namespace,
@@ -367,7 +372,10 @@ def _maps(value: Any, where: str) -> list[JsonObject]:
 
 
 def _process(container: JsonObject, role: Role, context: _Context) -> ProcessPlan:
-    name = str(container.get("name") or "?")
+    name = container.get("name")
+    if not isinstance(name, str) or not _DNS_LABEL.fullmatch(name):
+        # it names the log file and the process: a DNS label, as Kubernetes requires
+        raise PlanError(f"container name {name!r} is not a DNS label (a-z, 0-9, -)")
     image = str(container.get("image") or "")
     where = f"container {name!r}"
     options = context.options
@@ -395,7 +403,7 @@ def _process(container: JsonObject, role: Role, context: _Context) -> ProcessPla
         if words[:1] == ["init-iptables"] and context.loopback:
             skipped = (
                 f"{INIT_IPTABLES} skipped: no network namespace ({options.loopback_reason}); "
-                "nothing redirects the application port, so send traffic to the proxy port"
+                "nothing redirects the application port, so clients use the proxy port"
             )
     else:
         mapped = options.images.get(image_repository(image))
@@ -521,13 +529,22 @@ def _addresses(
 def _probe(probe: Any, ports: Mapping[str, int], context: _Context, where: str) -> Probe:
     if not isinstance(probe, dict):
         raise PlanError(f"{where} must be a map")
+
+    def number(key: str, default: int, least: int) -> int:
+        value = probe.get(key)
+        if value is None:
+            return default
+        if not isinstance(value, int) or isinstance(value, bool) or not least <= value <= 86400:
+            raise PlanError(f"{where}: {key} {value!r} must be a whole number >= {least}")
+        return value
+
     base = Probe(
         action="tcp",
-        initial_delay=float(probe.get("initialDelaySeconds") or 0),
-        period=float(probe.get("periodSeconds") or 10),
-        timeout=float(probe.get("timeoutSeconds") or 1),
-        success_threshold=int(probe.get("successThreshold") or 1),
-        failure_threshold=int(probe.get("failureThreshold") or 3),
+        initial_delay=float(number("initialDelaySeconds", 0, 0)),
+        period=float(number("periodSeconds", 10, 1)),
+        timeout=float(number("timeoutSeconds", 1, 1)),
+        success_threshold=number("successThreshold", 1, 1),
+        failure_threshold=number("failureThreshold", 3, 1),
     )
 
     def port_of(action: JsonObject) -> int:
@@ -676,9 +693,9 @@ def _field_value(path: str, context: _Context, where: str) -> str:
 
 
 def _volume(volume: JsonObject, context: _Context) -> VolumePlan:
-    name = str(volume.get("name") or "")
-    if not name or "/" in name or name in (".", ".."):
-        raise PlanError(f"volume name {name!r} is not a valid name")
+    name = volume.get("name")
+    if not isinstance(name, str) or not _DNS_LABEL.fullmatch(name):
+        raise PlanError(f"volume name {name!r} is not a DNS label (a-z, 0-9, -)")
     path = f"{context.options.state_dir}/volumes/{name}"
     where = f"volume {name!r}"
     options = context.options

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
+from wallarm_sidecar.injector import INIT_IPTABLES
 from wallarm_sidecar.localrun._network import PodNetwork
 from wallarm_sidecar.localrun._plan import PodPlan, Probe, ProcessPlan
 
@@ -73,6 +74,10 @@ class LocalPod:
         self._ready_changed = asyncio.Event()
         self._exited = asyncio.Event()
         self._last_ready: tuple[int, int] | None = None
+        # If localrun itself is killed (SIGKILL, OOM), its children must not outlive it:
+        # each gets SIGKILL when localrun dies (a parent-death signal kept across exec).
+        setpriv = shutil.which("setpriv")
+        self._guard = [setpriv, "--pdeathsig", "KILL", "--"] if setpriv else []
         self._width = max(len(p.name) for p in (*plan.init_containers, *plan.containers))
 
     # ---------------------------------------------------------------- start
@@ -127,16 +132,34 @@ class LocalPod:
         for process in plan.containers:
             await self._spawn(process)
         self._report_ready()
+        # `demo` reads this line (the URL is its first word after "send traffic to").
         if plan.traffic:
-            host, port = plan.traffic
-            self.say(f"send traffic to http://{_join(host, port)}/")
+            self.say(f"send traffic to http://{_join(*plan.traffic)}/ ({self._way_in()})")
+
+    def _way_in(self) -> str:
+        capture = next((p for p in self.plan.init_containers if p.name == INIT_IPTABLES), None)
+        if self.plan.status is None:
+            return "the first container port"
+        if capture is not None and not capture.skipped:
+            return "the application port; iptables hands it to the proxy"
+        return "the proxy port; nothing redirects the application port"
+
+    def access(self) -> list[str]:
+        """Once ready: where the proxy's status is, and how to stop."""
+        lines = []
+        if self.plan.status:
+            lines.append(f"proxy status: http://{_join(*self.plan.status)}/wallarm-status")
+        return [*lines, "running; Ctrl-C stops the pod"]
 
     async def _spawn(self, process: ProcessPlan) -> _Running:
         argv = list(process.argv)
         if self.network is not None:
             argv = self.network.wrap(argv)
+        argv = [*self._guard, *argv]
+        owned = Path(self.state_dir, "volumes")
         for mount in process.mounts.values():
-            Path(mount).mkdir(parents=True, exist_ok=True)
+            if Path(mount).is_relative_to(owned):  # a subPath of our volume; never a hostPath
+                Path(mount).mkdir(parents=True, exist_ok=True)
         try:
             child = await asyncio.create_subprocess_exec(
                 *argv,
@@ -148,7 +171,7 @@ class LocalPod:
                 start_new_session=True,
             )
         except OSError as error:
-            raise PodFailed(f"{process.name}: cannot start {argv[0]}: {error}") from None
+            raise PodFailed(f"{process.name}: cannot start {process.argv[0]}: {error}") from None
         running = _Running(plan=process, process=child)
         self.running[process.name] = running
         self.pids.append(child.pid)
