@@ -440,7 +440,7 @@ def test_existing_secret(helm: Helm) -> None:
     reference = {"secretKeyRef": {"name": "my-wallarm-token", "key": "api-token"}}
     for name, containers in (
         ("wallarm-sidecar-controller", ["controller"]),
-        ("wallarm-sidecar-postanalytics", ["register", "jobs", "appstructure"]),
+        ("wallarm-sidecar-postanalytics", ["register", "jobs"]),  # appstructure never registers
     ):
         pod = one(objects, "Deployment", name)["spec"]["template"]["spec"]
         for container_name in containers:
@@ -892,6 +892,7 @@ def test_notes_tell_how_to_check_the_install(helm: Helm, notes_chart: Path) -> N
     assert "READY 2/2 for one application container (single schema)" in text
     assert "curl http://<app-service>/etc/passwd" in text
     assert "passed and recorded" in text
+    assert "kubectl logs -n wallarm-sidecar deploy/wallarm-sidecar-postanalytics -c jobs" in text
     assert TOKEN not in text
     split = notes(
         helm, notes_chart, "config.injectionStrategy.schema=split", "config.wallarm.mode=block"
@@ -906,6 +907,7 @@ def test_notes_tell_how_to_check_the_install(helm: Helm, notes_chart: Path) -> N
     )
     assert "Postanalytics is external: wstore.example:3313" in external
     assert "postanalytics-..." not in external
+    assert "deploy/wallarm-sidecar-postanalytics" not in external
 
 
 def test_no_certificate_or_random_value_at_render_time() -> None:

@@ -254,9 +254,16 @@ podAntiAffinity:
 {{- end -}}
 {{- end -}}
 
-{{/* Env of the postanalytics containers that talk to the Cloud (register, jobs, appstructure). */}}
+{{/*
+Env of the postanalytics containers that talk to the Cloud (register, jobs, appstructure):
+where the Cloud is, who the node is (the pod), and the `wallarm` volume where `register`
+(or jobs) writes node-registration.json and the others read it. Called with
+(list $ withToken): appstructure never registers, so it does not get the token.
+*/}}
 {{- define "wallarm-sidecar.postanalyticsEnv" -}}
-{{- $api := .Values.config.wallarm.api -}}
+{{- $root := index . 0 -}}
+{{- $withToken := index . 1 -}}
+{{- $api := $root.Values.config.wallarm.api -}}
 - name: WALLARM_API_HOST
   value: {{ $api.host | quote }}
 - name: WALLARM_API_PORT
@@ -267,8 +274,6 @@ podAntiAffinity:
   value: {{ $api.caVerify | toString | lower | quote }}
 - name: WALLARM_LABELS
   value: {{ printf "group=%s" $api.nodeGroup | quote }}
-- name: WALLARM_COMPONENT
-  value: postanalytics
 - name: WALLARM_NODE_NAME
   valueFrom:
     fieldRef:
@@ -277,18 +282,20 @@ podAntiAffinity:
   valueFrom:
     fieldRef:
       fieldPath: metadata.namespace
+- name: WALLARM_NODE_DIR
+  value: /opt/wallarm/etc/wallarm
+{{- if $withToken }}
 - name: WALLARM_API_TOKEN
   valueFrom:
     secretKeyRef:
-      name: {{ include "wallarm-sidecar.tokenSecretName" . }}
-      key: {{ include "wallarm-sidecar.tokenSecretKey" . }}
+      name: {{ include "wallarm-sidecar.tokenSecretName" $root }}
+      key: {{ include "wallarm-sidecar.tokenSecretKey" $root }}
+{{- end }}
 {{- end -}}
 
 {{- define "wallarm-sidecar.postanalyticsMounts" -}}
 - name: wallarm
   mountPath: /opt/wallarm/etc/wallarm
-- name: wallarm-api
-  mountPath: /opt/wallarm/var/lib/wallarm-api
 - name: tmp
   mountPath: /tmp
 {{- end -}}
