@@ -62,6 +62,7 @@ def assert_story(output: str) -> None:
     assert "demo --check PASSED" in output
 
 
+@pytest.mark.timeout(BUDGET + 90)
 def test_demo_check_on_loopback(tmp_path: Path) -> None:
     output = run_check(tmp_path / "state", "--no-netns")
     assert "pod network: the host's loopback" in output
@@ -69,6 +70,8 @@ def test_demo_check_on_loopback(tmp_path: Path) -> None:
     _no_leftovers(tmp_path / "state")
 
 
+@pytest.mark.root
+@pytest.mark.timeout(BUDGET + 90)
 def test_demo_check_in_a_network_namespace(tmp_path: Path) -> None:
     if os.geteuid() != 0 or shutil.which("iptables") is None:
         if os.environ.get("CI") == "true":
@@ -84,6 +87,7 @@ def test_demo_check_in_a_network_namespace(tmp_path: Path) -> None:
     assert f"inet {host_side}/" not in addresses
 
 
+@pytest.mark.timeout(BUDGET)
 def test_ctrl_c_stops_everything(tmp_path: Path) -> None:
     state = tmp_path / "state"
     demo = subprocess.Popen(
