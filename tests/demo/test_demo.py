@@ -113,3 +113,25 @@ def test_ctrl_c_stops_everything(tmp_path: Path) -> None:
         if demo.poll() is None:
             demo.kill()
     _no_leftovers(state)
+
+
+@pytest.mark.timeout(BUDGET)
+def test_a_killed_demo_leaves_no_orphans(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    demo = subprocess.Popen(
+        [*DEMO, "--no-netns", "--state-dir", str(state)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert demo.stdout is not None
+        for line in demo.stdout:
+            if "press Ctrl-C" in line:
+                break
+        demo.kill()  # no chance to clean up: the children must go by themselves
+        demo.wait(timeout=30)
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+    _no_leftovers(state)

@@ -80,11 +80,15 @@ class Children:
     def __init__(self, log_dir: Path) -> None:
         self.log_dir = log_dir
         self.started: list[Child] = []
+        # if the demo itself is killed, its children get SIGTERM (localrun then removes
+        # the pod's namespace) instead of living on as orphans
+        setpriv = shutil.which("setpriv")
+        self._guard = [setpriv, "--pdeathsig", "TERM", "--"] if setpriv else []
 
     def start(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> Child:
         log = self.log_dir / f"{name}.log"
         process = subprocess.Popen(
-            [sys.executable, "-m", "wallarm_sidecar", *argv],
+            [*self._guard, sys.executable, "-m", "wallarm_sidecar", *argv],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
