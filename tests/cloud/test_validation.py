@@ -64,3 +64,15 @@ def test_no_trailing_slashes(cloud: Cloud) -> None:
     )
     assert response.status_code in (307, 404)
     assert all(not path.endswith("/") for path in cloud.client.get("/openapi.json").json()["paths"])
+
+
+@pytest.mark.parametrize("number", [b"Infinity", b"NaN", b"1e999"])
+def test_non_finite_numbers_are_refused(cloud: Cloud, number: bytes) -> None:
+    body = b'{"records": [{"request_id": "r", "time": ' + number + b"}]}"
+    response = cloud.client.post(
+        "/api/v1/hits",
+        headers={**cloud.as_(cloud.admin), "content-type": "application/json"},
+        content=body,
+    )
+    assert response.status_code == 422, response.text
+    assert "records.0.time" in response.json()["message"]

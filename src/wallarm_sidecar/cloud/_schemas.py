@@ -21,7 +21,8 @@ ItemT = TypeVar("ItemT")
 
 
 class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # NaN and infinities are no times, counts or sizes a client can mean
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class ErrorOut(BaseModel):
