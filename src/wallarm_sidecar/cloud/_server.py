@@ -76,7 +76,8 @@ def run_cloud(settings: CloudSettings) -> int:
     host, port = settings.listen
     scheme = "https" if settings.tls_cert_file else "http"
     print(
-        f"wallarm-sidecar cloud: serving {scheme}://{host}:{port}/api/v1 "
+        f"wallarm-sidecar cloud: serving the API at {scheme}://{host}:{port}/api/v1 "
+        f"and the Console at {scheme}://{host}:{port}/ "
         f"(database {database.engine.url.render_as_string(hide_password=True)})",
         file=sys.stderr,
         flush=True,
