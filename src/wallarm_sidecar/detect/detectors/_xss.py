@@ -50,6 +50,16 @@ _ATTR_END: Final = frozenset(" \t\n\r\x0c/>=")
 _SPACE: Final = frozenset(" \t\n\r\x0c\x0b\x00")
 
 
+def _prose_after_scheme(value: str) -> bool:
+    """`JavaScript: The Good Parts`: a title, not a script URL. After the colon comes
+    a space, a word and another word, where a script URL goes on with code."""
+    rest = value[value.find(":") + 1 :][:80]
+    if not rest[:1].isspace():
+        return False
+    words = rest.split(None, 2)
+    return len(words) >= 2 and words[0].isalnum() and words[1][:1].isalnum()
+
+
 class XssMatch(NamedTuple):
     reason: str
     fragment: str
@@ -190,7 +200,7 @@ def detect_xss(value: str) -> XssMatch | None:
         if reason is not None:
             return XssMatch(reason, value[i : min(end, i + 200)])
         i = value.find("<", max(end, j))
-    if _dangerous_url(value.lstrip()[:64]):
+    if _dangerous_url(value.lstrip()[:64]) and not _prose_after_scheme(value):
         return XssMatch("script-url", value[:200])
     # attribute injection: x" onmouseover="alert(1)  /  x' style='...
     for quote in ('"', "'"):
