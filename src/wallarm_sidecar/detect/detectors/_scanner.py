@@ -109,8 +109,9 @@ TRIGGERS: Final[dict[str, str]] = {
         r"order|group)\b|[#;=|&]|--)"
     ),
     "fold": (
-        r"[\x{ff01}-\x{ff5e}]|\x{bc}[a-z][^\x{be}]{0,64}\x{be}[^\x{bc}]*\x{bc}\s*/\s*[a-z]"
-        r"[^\x{be}]{0,64}\x{be}"
+        # unbounded runs, not {0,64}: a counted run of a negated class blows up the DFA
+        r"[\x{ff01}-\x{ff5e}]|\x{bc}[a-z][^\x{bc}\x{be}]*\x{be}[^\x{bc}]*\x{bc}\s*/\s*[a-z]"
+        r"[^\x{bc}\x{be}]*\x{be}"
     ),
 }
 _TRIGGER_TYPES: Final = {"sqli": "sqli", "xss": "xss", "log4shell": "rce"}
