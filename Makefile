@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo test lint bench bench-detection clean
+.PHONY: install demo test lint bench bench-detection bench-cloud clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,11 @@ bench: install
 bench-detection: install
 	scripts/install-system-deps bench
 	$(BIN)/python bench/detection.py
+
+# The Cloud with 1 million hits: ingest hits/s and GET /attacks p50/p99, SQLite and PostgreSQL.
+bench-cloud: install
+	scripts/install-system-deps bench
+	$(BIN)/python bench/cloud.py
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -69,6 +69,7 @@ class PostgresServer:
     port: int
     password: str
     run_as: dict[str, Any] = field(default_factory=dict)
+    watchdog: subprocess.Popen[bytes] | None = None
     _names: count[int] = field(default_factory=lambda: count(1))
 
     def url(self, database: str = "postgres") -> str:
@@ -124,6 +125,9 @@ class PostgresServer:
                 )
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
+            if self.watchdog is not None:
+                self.watchdog.terminate()
+                self.watchdog.wait(timeout=10)
 
 
 def _null_pool() -> Any:
@@ -135,7 +139,9 @@ def _null_pool() -> Any:
 def start_postgres(tries: int = 3) -> PostgresServer:
     """A fresh cluster served on 127.0.0.1 (a free port); raise PostgresUnavailable."""
     bin_dir = server_binaries()
-    root = Path(tempfile.mkdtemp(prefix="wallarm-postgres-"))
+    # Under root the cluster belongs to `postgres`, who must reach it: /tmp, not $TMPDIR.
+    base = "/tmp" if os.geteuid() == 0 and os.path.isdir("/tmp") else None
+    root = Path(tempfile.mkdtemp(prefix="wallarm-postgres-", dir=base))
     run_as: dict[str, Any] = {}
     if os.geteuid() == 0:
         try:
@@ -199,6 +205,7 @@ def start_postgres(tries: int = 3) -> PostgresServer:
                 **run_as,
             )
             if started.returncode == 0:
+                server.watchdog = _watchdog(root)
                 return server
         raise PostgresUnavailable(
             f"PostgreSQL did not start: {started.stderr.strip()} {server.log()[-2000:]}"
@@ -207,6 +214,23 @@ def start_postgres(tries: int = 3) -> PostgresServer:
         with contextlib.suppress(Exception):
             server.stop()
         raise
+
+
+def _watchdog(root: Path) -> subprocess.Popen[bytes]:
+    """A shell that outlives this process, to stop the server and remove its cluster should
+    this process die without `stop()` (killed): no server is left behind."""
+    script = (
+        f"while kill -0 {os.getpid()} 2>/dev/null; do sleep 2; done; "
+        f'pid=$(head -n 1 "{root}/data/postmaster.pid" 2>/dev/null) && kill -QUIT "$pid"; '
+        f'sleep 2; rm -rf "{root}"'
+    )
+    return subprocess.Popen(
+        ["sh", "-c", script],
+        start_new_session=True,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def _run(server: PostgresServer, tool: str, *args: str) -> None:

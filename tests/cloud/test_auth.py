@@ -25,6 +25,8 @@ ENDPOINTS = [
     ("get", "/api/v1/ip-lists"),
     ("post", "/api/v1/ip-lists"),
     ("delete", "/api/v1/ip-lists/1"),
+    ("post", "/api/v1/api-inventory"),
+    ("get", "/api/v1/api-inventory"),
 ]
 
 

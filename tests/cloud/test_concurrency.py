@@ -166,3 +166,89 @@ def test_sixteen_nodes_ingest_overlapping_batches_exactly_once(db_url: str, tmp_
         assert attack["first_seen"] == min(h["time"] for h in own)
         assert attack["last_seen"] == max(h["time"] for h in own)
         assert attack["node_group"] == "shop"
+
+
+def test_relays_of_two_groups_sending_the_same_records_store_each_hit_once(
+    db_url: str, tmp_path: Path
+) -> None:
+    """Eight postanalytics relays in two node groups send the same records (of nodes the
+    Cloud does not know, so each relay's own group applies) in differently cut batches, at
+    once: the same hits under different attack keys race on the unique constraint alone."""
+    relays = 8
+    records = [
+        {**r, "node": "edge-unregistered", "request_id": f"shared-{i}"}
+        for i, r in enumerate(r for n in range(4) for r in records_of(n))
+    ]
+    expected = {(r["request_id"], h["point"], h["attack_type"]) for r in records for h in r["hits"]}
+    with cloud_process(db_url, tmp_path / "data") as cloud:
+        credentials = []
+        with httpx.Client(base_url=cloud.base, headers=cloud.headers, timeout=60) as client:
+            for n in range(relays):
+                body = {"name": f"relay-{n}", "group": f"relays-{n % 2}"}
+                response = client.post("/api/v1/nodes/register", json=body)
+                assert response.status_code == 200, response.text
+                credentials.append(response.json()["node_credential"])
+        outcomes: list[dict[str, int]] = []
+        lock = threading.Lock()
+
+        def relay(n: int) -> None:
+            size = 15 + 5 * n  # each relay cuts its batches differently
+            ordered = records if n % 2 else records[::-1]
+            headers = {"Authorization": f"Bearer {credentials[n]}"}
+            with httpx.Client(base_url=cloud.base, headers=headers, timeout=60) as client:
+                for start in range(0, len(ordered), size):
+                    body = {"records": ordered[start : start + size]}
+                    response = client.post("/api/v1/hits", json=body)
+                    assert response.status_code == 200, response.text
+                    with lock:
+                        outcomes.append(response.json())
+
+        errors = run_concurrently(relay, relays)
+        assert not errors, f"{errors[0]!r}\n{cloud.stderr()}"
+        with httpx.Client(base_url=cloud.base, headers=cloud.headers, timeout=60) as client:
+            hits = all_pages(client, "/api/v1/hits")
+            attacks = all_pages(client, "/api/v1/attacks")
+
+    assert sum(o["stored"] for o in outcomes) == len(expected)
+    assert sum(o["stored"] + o["duplicates"] for o in outcomes) == relays * len(expected)
+    stored = Counter((h["request_id"], h["point"], h["attack_type"]) for h in hits)
+    assert set(stored) == expected and max(stored.values()) == 1
+    assert {h["node_group"] for h in hits} <= {"relays-0", "relays-1"}
+    # Each attack holds exactly the hits that point at it.
+    per_attack = Counter(h["attack_id"] for h in hits)
+    assert {a["id"]: a["hits"] for a in attacks if a["hits"]} == dict(per_attack)
+
+
+def test_batches_of_many_attack_keys_are_stored_exactly_once_too(
+    db_url: str, tmp_path: Path
+) -> None:
+    """Batches touching more attack keys than are locked one by one (PostgreSQL takes the
+    exclusive ingest lock then), overlapping, from four nodes at once."""
+    records = [
+        {
+            "request_id": f"wide-{i}",
+            "time": T0 + i,
+            "client_ip": f"203.0.113.{i % 250}",
+            "host": "wide.example",
+            "path": f"/item/{i}",
+            "hits": [{"attack_type": "sqli", "point": "uri"}],
+        }
+        for i in range(600)
+    ]
+    with cloud_process(db_url, tmp_path / "data") as cloud:
+
+        def send(n: int) -> None:
+            with httpx.Client(base_url=cloud.base, headers=cloud.headers, timeout=60) as client:
+                for start in range(n * 100, n * 100 + 300, 150):  # 150 keys a batch, overlapping
+                    response = client.post(
+                        "/api/v1/hits", json={"records": records[start : start + 150]}
+                    )
+                    assert response.status_code == 200, response.text
+
+        errors = run_concurrently(send, 4)
+        assert not errors, f"{errors[0]!r}\n{cloud.stderr()}"
+        with httpx.Client(base_url=cloud.base, headers=cloud.headers, timeout=60) as client:
+            hits = all_pages(client, "/api/v1/hits")
+            attacks = all_pages(client, "/api/v1/attacks")
+    assert sorted(h["request_id"] for h in hits) == sorted(f"wide-{i}" for i in range(600))
+    assert len(attacks) == 600 and {a["hits"] for a in attacks} == {1}

@@ -14,7 +14,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPBearer
-from sqlalchemy import Select, delete, or_, select, text
+from sqlalchemy import Select, and_, delete, insert, or_, select, text
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -563,50 +563,153 @@ def _ingest(session: Session, records: list[s.RecordIn], sender: Principal) -> s
                 select(Hit.request_id, Hit.point, Hit.attack_type).where(Hit.request_id.in_(chunk))
             )
         )
+    fresh: list[tuple[s.RecordIn, s.HitIn, str]] = []
     for record, hit, group in work:
         key = (storable(record.request_id), storable(hit.point), storable(hit.attack_type))
         if key in known:
             duplicates += 1
             continue
         known.add(key)
+        fresh.append((record, hit, group))
+    if not fresh:
+        return s.IngestResult(stored=0, duplicates=duplicates)
+    try:
+        with session.begin_nested():
+            _store_all(session, fresh, now)
+        return s.IngestResult(stored=len(fresh), duplicates=duplicates)
+    except IntegrityError:
+        pass  # a writer of another group stored some of these first: one by one, then
+    for record, hit, group in fresh:
         try:
             with session.begin_nested():
-                attack = _attack_for(session, record, hit, group)
-                session.add(
-                    Hit(
-                        request_id=record.request_id,
-                        point=hit.point,
-                        attack_type=hit.attack_type,
-                        fragment=hit.fragment,
-                        rule_id=hit.rule_id,
-                        blocked=hit.blocked or record.blocked,
-                        time=record.time,
-                        node_name=record.node,
-                        node_group=group,
-                        application=record.application,
-                        client_ip=record.client_ip,
-                        method=record.method,
-                        host=record.host,
-                        path=record.path,
-                        status=record.status,
-                        mode=record.mode,
-                        attack_id=attack.id,
-                        received_at=now,
-                    )
-                )
-                session.flush()
+                _store_all(session, [(record, hit, group)], now)
         except IntegrityError:
-            # Another writer stored it between our look-up and our insert.
             duplicates += 1
             continue
         stored += 1
     return s.IngestResult(stored=stored, duplicates=duplicates)
 
 
+def _store_all(session: Session, hits: list[tuple[s.RecordIn, s.HitIn, str]], now: float) -> None:
+    """Group `hits` (new ones, in time order) into attacks and insert them in one statement.
+
+    The attacks these hits may join are loaded first (one query per 50 attack keys);
+    then, in memory, each hit joins the attack of its key whose span it falls within
+    ATTACK_WINDOW of (the latest), or starts one, exactly as one SELECT per hit would.
+    """
+    by_key: dict[tuple[str, ...], list[tuple[int, tuple[s.RecordIn, s.HitIn, str]]]] = {}
+    for order, item in enumerate(hits):
+        by_key.setdefault(_attack_key(*item), []).append((order, item))
+    assigned: list[tuple[int, s.RecordIn, s.HitIn, str, Attack]] = []
+    candidates = _attacks_near(session, list(by_key), [item[0].time for item in hits])
+    for key, items in by_key.items():
+        for order, (record, hit, group) in items:
+            attack = _join(candidates[key], record, hit, group)
+            if attack not in session:
+                session.add(attack)
+            assigned.append((order, record, hit, group, attack))
+    assigned.sort(key=lambda item: item[0])  # back in the global order (no deadlocks)
+    session.flush()  # new attacks get their ids, changed ones are written
+    session.execute(
+        insert(Hit),
+        [
+            {
+                "request_id": record.request_id,
+                "point": hit.point,
+                "attack_type": hit.attack_type,
+                "fragment": hit.fragment,
+                "rule_id": hit.rule_id,
+                "blocked": hit.blocked or record.blocked,
+                "time": record.time,
+                "node_name": record.node,
+                "node_group": group,
+                "application": record.application,
+                "client_ip": record.client_ip,
+                "method": record.method,
+                "host": record.host,
+                "path": record.path,
+                "status": record.status,
+                "mode": record.mode,
+                "attack_id": attack.id,
+                "received_at": now,
+            }
+            for _, record, hit, group, attack in assigned
+        ],
+    )
+
+
+def _attacks_near(
+    session: Session, keys: list[tuple[str, ...]], times: list[float]
+) -> dict[tuple[str, ...], list[Attack]]:
+    """The attacks of these keys that hits at these times may join, by key (few queries).
+
+    One OR of per-key terms per 50 keys: each term is a range on `ix_attacks_grouping`
+    (SQLite's planner does not search an index for a multi-column IN list).
+    """
+    found: dict[tuple[str, ...], list[Attack]] = {key: [] for key in keys}
+    low, high = min(times) - ATTACK_WINDOW, max(times) + ATTACK_WINDOW
+    for start in range(0, len(keys), 50):
+        terms = [
+            and_(
+                Attack.attack_type == kind,
+                Attack.client_ip == client_ip,
+                Attack.host == host,
+                Attack.path == path,
+                Attack.last_seen >= low,
+                Attack.node_group == group,
+            )
+            for kind, client_ip, host, path, group in keys[start : start + 50]
+        ]
+        query = select(Attack).where(or_(*terms), Attack.first_seen <= high)
+        for attack in session.scalars(query):
+            key = (
+                attack.attack_type,
+                attack.client_ip,
+                attack.host,
+                attack.path,
+                attack.node_group,
+            )
+            found.setdefault(key, []).append(attack)
+    return found
+
+
+def _join(candidates: list[Attack], record: s.RecordIn, hit: s.HitIn, group: str) -> Attack:
+    """The attack (of this key) that this hit joins, updated; a new one if none is near."""
+    near = [
+        attack
+        for attack in candidates
+        if attack.last_seen >= record.time - ATTACK_WINDOW
+        and attack.first_seen <= record.time + ATTACK_WINDOW
+    ]
+    if near:
+        attack = max(near, key=lambda a: a.last_seen)
+    else:
+        attack = Attack(
+            attack_type=hit.attack_type,
+            client_ip=record.client_ip,
+            host=record.host,
+            path=record.path,
+            node_group=group,
+            application=record.application,
+            first_seen=record.time,
+            last_seen=record.time,
+            hits=0,
+            blocked_hits=0,
+        )
+        candidates.append(attack)
+    attack.first_seen = min(attack.first_seen, record.time)
+    attack.last_seen = max(attack.last_seen, record.time)
+    attack.hits += 1
+    attack.blocked_hits += int(hit.blocked or record.blocked)
+    return attack
+
+
 #: PostgreSQL advisory lock of ingest as a whole: shared by writers that lock their own
 #: attack keys, exclusive for a batch with too many keys to lock one by one.
 INGEST_LOCK = 0x5741_4C4C_4152_4D00  # "WALLARM\0"
-MAX_KEY_LOCKS = 32
+#: At most this many key locks per batch: 16 writers stay well inside PostgreSQL's
+#: default lock table (max_locks_per_transaction 64 x max_connections 100).
+MAX_KEY_LOCKS = 128
 
 
 def _attack_key(record: s.RecordIn, hit: s.HitIn, group: str) -> tuple[str, ...]:
@@ -629,8 +732,14 @@ def _lock_attack_keys(session: Session, keys: set[tuple[str, ...]]) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": INGEST_LOCK})
         return
     session.execute(text("SELECT pg_advisory_xact_lock_shared(:id)"), {"id": INGEST_LOCK})
-    for lock_id in ids:
-        session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": lock_id})
+    # One round trip, the locks taken in the array's (sorted) order.
+    session.execute(
+        text(
+            "SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:ids AS bigint[])) "
+            "WITH ORDINALITY AS t(k, n) ORDER BY n"
+        ),
+        {"ids": ids},
+    ).all()
 
 
 def _lock_id(key: tuple[str, ...]) -> int:
@@ -650,43 +759,6 @@ def _group_of(session: Session, node_name: str, sender: Principal, cache: dict[s
         )
         cache[node_name] = found or sender.node_group or ""
     return cache[node_name]
-
-
-def _attack_for(session: Session, record: s.RecordIn, hit: s.HitIn, group: str) -> Attack:
-    attack = session.scalar(
-        select(Attack)
-        .where(
-            Attack.attack_type == hit.attack_type,
-            Attack.client_ip == record.client_ip,
-            Attack.host == record.host,
-            Attack.path == record.path,
-            Attack.node_group == group,
-            Attack.last_seen >= record.time - ATTACK_WINDOW,
-            Attack.first_seen <= record.time + ATTACK_WINDOW,
-        )
-        .order_by(Attack.last_seen.desc())
-        .limit(1)
-    )
-    if attack is None:
-        attack = Attack(
-            attack_type=hit.attack_type,
-            client_ip=record.client_ip,
-            host=record.host,
-            path=record.path,
-            node_group=group,
-            application=record.application,
-            first_seen=record.time,
-            last_seen=record.time,
-            hits=0,
-            blocked_hits=0,
-        )
-        session.add(attack)
-        session.flush()
-    attack.first_seen = min(attack.first_seen, record.time)
-    attack.last_seen = max(attack.last_seen, record.time)
-    attack.hits += 1
-    attack.blocked_hits += int(hit.blocked or record.blocked)
-    return attack
 
 
 # -- conversions -------------------------------------------------------------------------------
