@@ -9,7 +9,6 @@ under CI=true, where they fail.
 from __future__ import annotations
 
 import io
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +18,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import inspect, text
 
-from tests.cloud._postgres import PostgresServer, PostgresUnavailable, start_postgres
+from tests.cloud._postgres import PostgresServer
 from wallarm_sidecar.cloud import Database, bootstrap_admin, create_app, database_url
 
 ADMIN = "wsk_admin-token-for-the-cloud-tests"
@@ -61,21 +60,6 @@ class Cloud:
         response = self.post("/api/v1/nodes/register", json={"name": name, "group": group})
         assert response.status_code == 200, response.text
         return str(response.json()["node_credential"])
-
-
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[PostgresServer]:
-    """One PostgreSQL server for the session, stopped and removed at its end."""
-    try:
-        server = start_postgres()
-    except PostgresUnavailable as error:
-        if os.environ.get("CI"):  # CI installs PostgreSQL: never skip there
-            pytest.fail(str(error))
-        pytest.skip(str(error))
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

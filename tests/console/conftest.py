@@ -130,30 +130,13 @@ def console(tmp_path: Path) -> Iterator[Console]:
     yield from open_console(database_url(tmp_path, None))
 
 
-@pytest.fixture(scope="session")
-def console_postgres() -> Iterator[Any]:
-    """One throwaway PostgreSQL server (tests/cloud/_postgres.py) for the session."""
-    from tests.cloud._postgres import PostgresUnavailable, start_postgres
-
-    try:
-        server = start_postgres()
-    except PostgresUnavailable as error:
-        if os.environ.get("CI"):  # CI installs PostgreSQL: never skip there
-            pytest.fail(str(error))
-        pytest.skip(str(error))
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def any_console(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Console]:
     """The Console over a SQLite file, and over a new PostgreSQL database."""
     if request.param == "sqlite":
         yield from open_console(database_url(tmp_path, None))
         return
-    server = request.getfixturevalue("console_postgres")
+    server = request.getfixturevalue("postgres")
     name = server.create_database()
     try:
         yield from open_console(server.url(name))

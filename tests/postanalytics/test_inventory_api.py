@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
 import threading
 import time
 from collections.abc import Iterator
@@ -14,27 +13,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, text
 
-from tests.cloud._postgres import PostgresServer, PostgresUnavailable, start_postgres
+from tests.cloud._postgres import PostgresServer
 from wallarm_sidecar.cloud import Database, _inventory, bootstrap_admin, create_app, database_url
 from wallarm_sidecar.cloud._models import ApiEndpoint, ApiParameter
 
 ADMIN = "wsk_admin-token-for-the-inventory-tests"
 URL = "/api/v1/api-inventory"
-
-
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[PostgresServer]:
-    """One throwaway PostgreSQL server for this module (tests/cloud/_postgres.py)."""
-    try:
-        server = start_postgres()
-    except PostgresUnavailable as error:
-        if os.environ.get("CI"):  # CI installs PostgreSQL: never skip there
-            pytest.fail(str(error))
-        pytest.skip(str(error))
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
