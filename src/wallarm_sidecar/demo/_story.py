@@ -10,7 +10,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Final
 
-import jsonpatch  # type: ignore[import-untyped]
+import jsonpatch  # type: ignore[import-untyped,unused-ignore]
 
 NAMESPACE: Final = "default"
 NODE_GROUP: Final = "defaultSidecarGroup"
