@@ -32,6 +32,8 @@ from wallarm_sidecar.cloud._tokens import (
     ensure_group,
     find_principal,
     hash_secret,
+    mark_node_revoked,
+    mark_token_revoked,
     new_secret,
 )
 from wallarm_sidecar.injector import CredentialClaims, CredentialError, verify_scoped_credential
@@ -147,10 +149,7 @@ def create_app(database: Database) -> FastAPI:
             token = session.get(Token, token_id)
             if token is None:
                 raise HTTPException(404, "no such token")
-            if token.revoked_at is None:
-                token.revoked_at = time.time()
-            # Its scoped-credential key goes too: every credential minted from it fails.
-            token.derived_key = None
+            mark_token_revoked(token, time.time())
             return _token_out(token)
 
     @api.delete("/tokens/{token_id}", response_model=s.TokenOut)
@@ -214,8 +213,7 @@ def create_app(database: Database) -> FastAPI:
             ).first()
             if row is None:
                 raise HTTPException(404, "no such node")
-            if row[0].revoked_at is None:
-                row[0].revoked_at = time.time()
+            mark_node_revoked(row[0], time.time())
             return _node_out(row[0], row[1])
 
     @api.get("/nodes/config")

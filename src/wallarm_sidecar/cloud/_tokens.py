@@ -64,6 +64,20 @@ def create_token(
     return token, secret
 
 
+def mark_token_revoked(token: Token, now: float) -> None:
+    """Refuse `token` from now on (the first revocation time stays), and drop its
+    scoped-credential key: every credential minted from it fails too."""
+    if token.revoked_at is None:
+        token.revoked_at = now
+    token.derived_key = None
+
+
+def mark_node_revoked(node: Node, now: float) -> None:
+    """Refuse the node's credential from now on; registering again gives a new one."""
+    if node.revoked_at is None:
+        node.revoked_at = now
+
+
 def ensure_group(session: Session, name: str) -> NodeGroup:
     """The group of this name, made if missing (a concurrent maker may win: then its row)."""
     group = session.scalar(select(NodeGroup).where(NodeGroup.name == name))

@@ -36,7 +36,13 @@ from wallarm_sidecar.cloud._api import (
 )
 from wallarm_sidecar.cloud._db import Database
 from wallarm_sidecar.cloud._models import Attack, Hit, IpListEntry, ModeRule, Node, NodeGroup, Token
-from wallarm_sidecar.cloud._tokens import TokenUsage, create_token, hash_secret
+from wallarm_sidecar.cloud._tokens import (
+    TokenUsage,
+    create_token,
+    hash_secret,
+    mark_node_revoked,
+    mark_token_revoked,
+)
 from wallarm_sidecar.cloud.console._chart import render_chart
 from wallarm_sidecar.cloud.console._session import (
     LOGIN_COOKIE,
@@ -448,8 +454,7 @@ def mount_console(app: FastAPI, database: Database) -> None:
             node = session.get(Node, _id(node_id, "node"))
             if node is None:
                 raise Refused(404, "no such node")
-            if node.revoked_at is None:
-                node.revoked_at = time.time()
+            mark_node_revoked(node, time.time())
         return redirect("/nodes?done=node-revoked")
 
     # -- tokens ------------------------------------------------------------------------------
@@ -507,10 +512,7 @@ def mount_console(app: FastAPI, database: Database) -> None:
             token = session.get(Token, _id(token_id, "token"))
             if token is None:
                 raise Refused(404, "no such token")
-            # As POST /api/v1/tokens/{id}/revoke: its scoped-credential key goes too.
-            if token.revoked_at is None:
-                token.revoked_at = time.time()
-            token.derived_key = None
+            mark_token_revoked(token, time.time())
         return redirect("/tokens?done=token-revoked")
 
     # -- IP lists ----------------------------------------------------------------------------
