@@ -44,6 +44,21 @@ MAX_BODY = 8 * 1024 * 1024
 #: Row ids are PostgreSQL `integer`s: a larger one is a 422, not an overflow (a 500).
 MAX_ID = 2**31 - 1
 Id = Annotated[int, Path(ge=1, le=MAX_ID)]
+
+
+@dataclass
+class HitFilters:
+    """The query filters the hit and attack lists share."""
+
+    type: Annotated[str | None, Query(max_length=64)] = None
+    since: Annotated[float | None, Query(ge=0)] = None
+    until: Annotated[float | None, Query(ge=0)] = None
+    node_group: Annotated[str | None, Query(max_length=200)] = None
+    application: Annotated[str | None, Query(max_length=200)] = None
+    blocked: bool | None = None
+
+
+Filters = Annotated[HitFilters, Depends()]
 SCOPED_PREFIX = "wsc1."
 
 #: The refusals any operation may answer, documented in the OpenAPI document.
@@ -255,27 +270,22 @@ def create_app(database: Database) -> FastAPI:
         _who: Reader,
         db: Db,
         attack_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
-        type: Annotated[str | None, Query(max_length=64)] = None,
-        since: Annotated[float | None, Query(ge=0)] = None,
-        until: Annotated[float | None, Query(ge=0)] = None,
-        node_group: Annotated[str | None, Query(max_length=200)] = None,
-        application: Annotated[str | None, Query(max_length=200)] = None,
-        blocked: bool | None = None,
+        where: Filters,
         limit: Limit = 100,
         offset: Offset = 0,
     ) -> Any:
         query = _where_equal(
             select(Hit).order_by(Hit.time.desc(), Hit.id.desc()),
             (Hit.attack_id, attack_id),
-            (Hit.attack_type, type),
-            (Hit.node_group, node_group),
-            (Hit.application, application),
-            (Hit.blocked, blocked),
+            (Hit.attack_type, where.type),
+            (Hit.node_group, where.node_group),
+            (Hit.application, where.application),
+            (Hit.blocked, where.blocked),
         )
-        if since is not None:
-            query = query.where(Hit.time >= since)
-        if until is not None:
-            query = query.where(Hit.time <= until)
+        if where.since is not None:
+            query = query.where(Hit.time >= where.since)
+        if where.until is not None:
+            query = query.where(Hit.time <= where.until)
         return _page(db, query, limit, offset, _hit_out)
 
     @api.get("/attacks", response_model=s.Page[s.AttackOut])
@@ -283,27 +293,24 @@ def create_app(database: Database) -> FastAPI:
         *,
         _who: Reader,
         db: Db,
-        type: Annotated[str | None, Query(max_length=64)] = None,
-        since: Annotated[float | None, Query(ge=0)] = None,
-        until: Annotated[float | None, Query(ge=0)] = None,
-        node_group: Annotated[str | None, Query(max_length=200)] = None,
-        application: Annotated[str | None, Query(max_length=200)] = None,
-        blocked: bool | None = None,
+        where: Filters,
         limit: Limit = 100,
         offset: Offset = 0,
     ) -> Any:
         query = _where_equal(
             select(Attack).order_by(Attack.last_seen.desc(), Attack.id.desc()),
-            (Attack.attack_type, type),
-            (Attack.node_group, node_group),
-            (Attack.application, application),
+            (Attack.attack_type, where.type),
+            (Attack.node_group, where.node_group),
+            (Attack.application, where.application),
         )
-        if since is not None:
-            query = query.where(Attack.last_seen >= since)
-        if until is not None:
-            query = query.where(Attack.first_seen <= until)
-        if blocked is not None:
-            query = query.where(Attack.blocked_hits > 0 if blocked else Attack.blocked_hits == 0)
+        # an attack is in the window when it overlaps it
+        if where.since is not None:
+            query = query.where(Attack.last_seen >= where.since)
+        if where.until is not None:
+            query = query.where(Attack.first_seen <= where.until)
+        if where.blocked is not None:
+            blocked = Attack.blocked_hits > 0 if where.blocked else Attack.blocked_hits == 0
+            query = query.where(blocked)
         return _page(db, query, limit, offset, _attack_out)
 
     # -- settings and IP lists -----------------------------------------------------------
