@@ -25,7 +25,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -38,6 +37,7 @@ import yaml
 
 from tests.helm.conftest import Helm
 from tests.helm.test_chart import CASES, container, one
+from tests.localrun.helpers import Localrun
 from tests.support import free_port
 from wallarm_sidecar.localrun import PodNetwork
 from wallarm_sidecar.wire import (
@@ -126,74 +126,6 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cloud]:
 # ------------------------------------------------------------------ localrun
 
 
-class Localrun:
-    """`wallarm-sidecar localrun` in its own session, its output collected line by line."""
-
-    def __init__(self, *args: str) -> None:
-        self.lines: list[str] = []
-        self._changed = threading.Condition()
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "wallarm_sidecar", "localrun", *args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            text=True,
-            start_new_session=True,
-        )
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            with self._changed:
-                self.lines.append(line.rstrip("\n"))
-                self._changed.notify_all()
-        with self._changed:
-            self._changed.notify_all()
-
-    @property
-    def output(self) -> str:
-        with self._changed:
-            return "\n".join(self.lines)
-
-    def wait_for(self, text: str, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        with self._changed:
-            while not any(text in line for line in self.lines):
-                if self.process.poll() is not None and not self._reader.is_alive():
-                    raise AssertionError(f"localrun exited before {text!r}:\n{self.output}")
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise AssertionError(f"no {text!r} within {timeout}s:\n{self.output}")
-                self._changed.wait(min(remaining, 0.5))
-
-    def index(self, text: str) -> int:
-        with self._changed:
-            return next(i for i, line in enumerate(self.lines) if text in line)
-
-    def stop(self, timeout: float = 60) -> int:
-        """SIGTERM, as Ctrl-C would; the exit code once localrun has cleaned up."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        code = self.process.wait(timeout)
-        self._reader.join(10)
-        return code
-
-    def kill(self) -> None:
-        """After a failed test: SIGTERM, then SIGKILL to the whole session."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(10)
-        if self.process.stdout is not None:
-            self._reader.join(10)
-            self.process.stdout.close()
-
-
 @pytest.fixture
 def runs(tmp_path: Path) -> Iterator[list[Localrun]]:
     """Every localrun started is stopped, and its namespace and processes gone, even on failure."""
@@ -202,7 +134,7 @@ def runs(tmp_path: Path) -> Iterator[list[Localrun]]:
         yield started
     finally:
         for run in started:
-            run.kill()
+            run.clean_up()
         pod_file = tmp_path / "state" / "pod.json"
         if pod_file.is_file():
             pod = json.loads(pod_file.read_text())
@@ -394,7 +326,7 @@ def test_the_postanalytics_pod_becomes_ready_3_of_3(
     assert health(f"http://{pod_ip}:5005/health")["records"] == 1
 
     # SIGTERM (Ctrl-C): every process, the namespace, the veth pair and the volumes go away
-    assert run.stop() == 0, run.output
+    assert run.stop(60) == 0, run.output
     assert "stopped and cleaned up" in run.output
     assert not [pid for pid in pod["pids"].values() if is_ours(pid)]
     assert pod["netns"] not in netns_names()

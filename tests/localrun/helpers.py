@@ -64,7 +64,13 @@ class Localrun:
 
     @property
     def output(self) -> str:
-        return "\n".join(self.lines)
+        with self._changed:
+            return "\n".join(self.lines)
+
+    def index(self, text: str) -> int:
+        """The position of the first line holding `text` (StopIteration if none)."""
+        with self._changed:
+            return next(i for i, line in enumerate(self.lines) if text in line)
 
     def wait_for(self, text: str, timeout: float = 90) -> None:
         """Until a line contains `text`; fails with the output if it exits or times out."""
@@ -83,10 +89,11 @@ class Localrun:
         self._reader.join(10)
         return code
 
-    def stop(self) -> int:
+    def stop(self, timeout: float = 90) -> int:
+        """SIGTERM, as Ctrl-C would; the exit code once localrun has cleaned up."""
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
-        return self.wait_exit()
+        return self.wait_exit(timeout)
 
     def clean_up(self) -> None:
         """A test's clean-up after a failure: SIGTERM (localrun removes its pod), SIGKILL
@@ -98,6 +105,9 @@ class Localrun:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(30)
+        if self.process.stdout is not None:
+            self._reader.join(10)
+            self.process.stdout.close()
 
 
 def state(state_dir: Path) -> dict[str, Any]:
